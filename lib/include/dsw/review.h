@@ -1,0 +1,46 @@
+// The AdmissionReview request, decoded from admission.k8s.io/v1 or v1beta1 into one type.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "dsw/options.h"
+
+namespace dsw {
+
+struct GroupVersionKind {
+  std::string group;
+  std::string version;
+  std::string kind;
+};
+
+struct Request {
+  std::string api_version;  // "admission.k8s.io/v1" or "admission.k8s.io/v1beta1"
+  std::string uid;
+  GroupVersionKind kind;
+  std::string operation;  // CREATE, UPDATE, DELETE, CONNECT
+  std::string name;
+  std::string namespace_;
+  bool dry_run = false;
+  nlohmann::json object;      // null when absent
+  nlohmann::json old_object;  // null when absent
+
+  bool is_application() const { return kind.group == "core.oam.dev" && kind.kind == "Application"; }
+};
+
+// Why a body is not a usable AdmissionReview. The transport answers these with HTTP 400 and the
+// message, which never quotes the body.
+struct DecodeError {
+  std::string message;
+};
+
+using DecodeResult = std::variant<Request, DecodeError>;
+
+// Checks nesting against options.max_depth before parsing, parses once, and moves the objects
+// out of the parsed document (no copies).
+DecodeResult decode_review(std::string_view body, const Options& options);
+
+}  // namespace dsw

@@ -1,0 +1,69 @@
+#include "dsw/review.h"
+
+#include "dsw/json_limits.h"
+
+namespace dsw {
+
+namespace {
+
+const nlohmann::json* member(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+// A string member, or "" when absent, null or not a string.
+std::string string_member(const nlohmann::json& obj, const char* key) {
+  const auto* v = member(obj, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+DecodeResult decode_review(std::string_view body, const Options& options) {
+  if (json_nesting_depth(body, options.max_depth) > options.max_depth) {
+    return DecodeError{"request body nests JSON deeper than " + std::to_string(options.max_depth) +
+                       " levels"};
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(body.begin(), body.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(e.byte) +
+                       ")"};
+  }
+  if (!doc.is_object()) return DecodeError{"request body is not a JSON object"};
+
+  std::string api_version = string_member(doc, "apiVersion");
+  if (api_version != "admission.k8s.io/v1" && api_version != "admission.k8s.io/v1beta1") {
+    return DecodeError{
+        "apiVersion must be admission.k8s.io/v1 or admission.k8s.io/v1beta1"};
+  }
+  if (string_member(doc, "kind") != "AdmissionReview") {
+    return DecodeError{"kind must be AdmissionReview"};
+  }
+  auto* req = member(doc, "request");
+  if (req == nullptr || !req->is_object()) {
+    return DecodeError{"AdmissionReview has no request"};
+  }
+  Request r;
+  r.api_version = std::move(api_version);
+  r.uid = string_member(*req, "uid");
+  if (r.uid.empty()) return DecodeError{"AdmissionReview request has no uid"};
+  if (const auto* kind = member(*req, "kind"); kind != nullptr && kind->is_object()) {
+    r.kind.group = string_member(*kind, "group");
+    r.kind.version = string_member(*kind, "version");
+    r.kind.kind = string_member(*kind, "kind");
+  }
+  r.operation = string_member(*req, "operation");
+  r.name = string_member(*req, "name");
+  r.namespace_ = string_member(*req, "namespace");
+  if (const auto* dry = member(*req, "dryRun"); dry != nullptr && dry->is_boolean()) {
+    r.dry_run = dry->get<bool>();
+  }
+  auto& mreq = doc["request"];
+  if (auto it = mreq.find("object"); it != mreq.end()) r.object = std::move(*it);
+  if (auto it = mreq.find("oldObject"); it != mreq.end()) r.old_object = std::move(*it);
+  return r;
+}
+
+}  // namespace dsw

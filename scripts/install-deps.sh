@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every package the project needs to build, test and run, from Debian's archive.
+# Usage: scripts/install-deps.sh [--runtime-only|--build|--test]
+#   --build (default for Docker build stage): compilers and -dev packages
+#   --test  (default): --build plus the tools the test suite uses
+#   --runtime-only: the shared libraries the binary links against (for a slim image)
+set -euo pipefail
+mode="${1:---test}"
+
+runtime=(libssl3 libspdlog1.10 libfmt9 libyaml-cpp0.7 libcpp-httplib0.11 ca-certificates)
+build=(build-essential cmake pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev
+       libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev)
+test=(python3 python3-jsonpatch openssl curl clang libclang-rt-14-dev libbenchmark-dev wrk procps)
+
+case "$mode" in
+  --runtime-only) pkgs=("${runtime[@]}") ;;
+  --build) pkgs=("${build[@]}") ;;
+  --test) pkgs=("${build[@]}" "${test[@]}") ;;
+  *) echo "usage: $0 [--runtime-only|--build|--test]" >&2; exit 2 ;;
+esac
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages already installed"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,157 @@
+#include "cli.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <sstream>
+
+namespace dsw::cli {
+
+FlagSet::FlagSet(std::string command, std::string synopsis, std::string description)
+    : command_(std::move(command)),
+      synopsis_(std::move(synopsis)),
+      description_(std::move(description)) {}
+
+void FlagSet::value(std::string name, std::string metavar, std::string default_text,
+                    std::string help, std::function<void(const std::string&)> apply) {
+  flags_.push_back({std::move(name), std::move(metavar), std::move(default_text), std::move(help),
+                    true, std::move(apply)});
+}
+
+void FlagSet::toggle(std::string name, std::string help, std::function<void()> apply) {
+  flags_.push_back({std::move(name), "", "", std::move(help), false,
+                    [apply = std::move(apply)](const std::string&) { apply(); }});
+}
+
+bool FlagSet::parse(const std::vector<std::string>& args, std::ostream& out) {
+  bool flags_done = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (flags_done || a == "-" || a.rfind("-", 0) != 0) {
+      positional_.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (a == "--help" || a == "-h") {
+      print_help(out);
+      return false;
+    }
+    if (a.rfind("--", 0) != 0) throw UsageError{command_ + ": unknown flag " + a};
+    std::string name = a.substr(2);
+    std::optional<std::string> inline_value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const Flag* flag = nullptr;
+    for (const auto& f : flags_)
+      if (f.name == name) flag = &f;
+    if (flag == nullptr) {
+      throw UsageError{command_ + ": unknown flag --" + name + " (see " + command_ + " --help)"};
+    }
+    if (!flag->takes_value) {
+      if (inline_value) throw UsageError{command_ + ": flag --" + name + " takes no value"};
+      flag->apply("");
+      continue;
+    }
+    std::string v;
+    if (inline_value) {
+      v = *inline_value;
+    } else {
+      if (i + 1 >= args.size()) throw UsageError{command_ + ": flag --" + name + " needs a value"};
+      v = args[++i];
+    }
+    flag->apply(v);
+  }
+  return true;
+}
+
+void FlagSet::print_help(std::ostream& out) const {
+  out << "Usage: " << synopsis_ << "\n\n" << description_ << "\n";
+  if (flags_.empty()) return;
+  out << "\nFlags:\n";
+  for (const auto& f : flags_) {
+    std::string left = "  --" + f.name + (f.takes_value ? " " + f.metavar : "");
+    out << left;
+    if (left.size() < 34)
+      out << std::string(34 - left.size(), ' ');
+    else
+      out << "\n" << std::string(34, ' ');
+    out << f.help;
+    if (!f.default_text.empty()) out << " (default " << f.default_text << ")";
+    out << "\n";
+  }
+  out << "  --help                          show this help\n";
+}
+
+void add_admission_flags(FlagSet& flags, Options& options) {
+  std::string types;
+  for (std::size_t i = 0; i < options.applies_to.size(); ++i)
+    types += (i ? "," : "") + options.applies_to[i];
+  flags.value("applies-to", "TYPES", types,
+              "comma-separated component types the dynamodb-streams-kro trait may be used on",
+              [&options](const std::string& v) {
+                std::vector<std::string> list;
+                std::stringstream ss(v);
+                std::string item;
+                while (std::getline(ss, item, ',')) {
+                  while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back())))
+                    item.pop_back();
+                  std::size_t b = 0;
+                  while (b < item.size() && std::isspace(static_cast<unsigned char>(item[b]))) ++b;
+                  item = item.substr(b);
+                  if (!item.empty()) list.push_back(item);
+                }
+                if (list.empty()) throw UsageError{"--applies-to needs at least one type"};
+                options.applies_to = std::move(list);
+              });
+  auto enforcement = [](const char* flag, Enforcement& slot) {
+    return [flag, &slot](const std::string& v) {
+      if (!parse_enforcement(v, slot))
+        throw UsageError{std::string("--") + flag + " must be deny or warn, not \"" + v + "\""};
+    };
+  };
+  flags.value("unknown-properties", "deny|warn", std::string(to_string(options.unknown_properties)),
+              "what an unknown key in the trait's properties does",
+              enforcement("unknown-properties", options.unknown_properties));
+  flags.value("view-type-change", "deny|warn", std::string(to_string(options.view_type_change)),
+              "what an UPDATE that changes the view type of an enabled stream does",
+              enforcement("view-type-change", options.view_type_change));
+}
+
+std::optional<double> parse_duration_seconds(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  // A plain number means seconds.
+  {
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (end != nullptr && *end == '\0') return v >= 0 ? std::optional<double>(v) : std::nullopt;
+  }
+  double total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
+    if (start == i) return std::nullopt;
+    double n = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+    std::size_t ustart = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string unit = text.substr(ustart, i - ustart);
+    if (unit == "ms")
+      total += n / 1000;
+    else if (unit == "s")
+      total += n;
+    else if (unit == "m")
+      total += n * 60;
+    else if (unit == "h")
+      total += n * 3600;
+    else
+      return std::nullopt;
+  }
+  return total;
+}
+
+}  // namespace dsw::cli

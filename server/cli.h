@@ -1,0 +1,56 @@
+// Command-line parsing shared by every subcommand: `--flag value` and `--flag=value`,
+// boolean switches, positional arguments, and a generated --help.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "dsw/options.h"
+
+namespace dsw::cli {
+
+// Thrown for a usage error; main prints the message and exits 2.
+struct UsageError {
+  std::string message;
+};
+
+class FlagSet {
+ public:
+  FlagSet(std::string command, std::string synopsis, std::string description);
+
+  // A flag that takes a value; `apply` validates and stores it (throw UsageError on bad input).
+  void value(std::string name, std::string metavar, std::string default_text, std::string help,
+             std::function<void(const std::string&)> apply);
+  // A switch without a value.
+  void toggle(std::string name, std::string help, std::function<void()> apply);
+
+  // Parses argv (without the command words). Returns false when --help was asked for (the help
+  // was written to `out`). Positional arguments are collected; "-" is positional; "--" ends flags.
+  bool parse(const std::vector<std::string>& args, std::ostream& out);
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  void print_help(std::ostream& out) const;
+
+ private:
+  struct Flag {
+    std::string name, metavar, default_text, help;
+    bool takes_value;
+    std::function<void(const std::string&)> apply;
+  };
+  std::string command_, synopsis_, description_;
+  std::vector<Flag> flags_;
+  std::vector<std::string> positional_;
+};
+
+// The admission options every command shares (--applies-to, --unknown-properties,
+// --view-type-change), registered on `flags` and written into `options`.
+void add_admission_flags(FlagSet& flags, Options& options);
+
+// Parses a duration such as "5s", "250ms", "1m", "1m30s" or a plain number of seconds.
+std::optional<double> parse_duration_seconds(const std::string& text);
+
+}  // namespace dsw::cli
