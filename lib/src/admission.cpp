@@ -27,32 +27,32 @@ bool applies_to(const Options& options, std::string_view type) {
 
 const json& trait_type(const TraitSite& t) { return t.trait->at("type"); }
 
-void check_placement(const ComponentSite& site, const Options& options,
+// Where the n-th streams trait of a component entry sits: a second one on the same entry, or
+// one on a component type it does not apply to.
+void check_placement(const ComponentSite& site, std::size_t n, const Options& options,
                      streams::Findings& out) {
-  for (std::size_t n = 0; n < site.traits.size(); ++n) {
-    const TraitSite& t = site.traits[n];
-    field::Path tpath = t.path.child("type");
-    if (n > 0) out.errors.push_back(field::duplicate(tpath, trait_type(t)));
-    if (site.source == ComponentSite::Source::Component) {
-      std::string_view ctype = component_type(*site.component);
-      if (!applies_to(options, ctype)) {
-        out.errors.push_back(field::invalid(
-            tpath, trait_type(t),
-            "component " + field::go_quote(component_name(*site.component)) + " has type " +
-                field::go_quote(ctype) + "; the trait applies only to component types " +
-                allowed_types(options)));
-      }
-    } else if (n == 0 && site.adds_trait()) {
-      // The override appends the trait to every component it selects: each must accept it.
-      for (const json* base : site.selected) {
-        std::string_view ctype = component_type(*base);
-        if (applies_to(options, ctype)) continue;
-        out.errors.push_back(field::invalid(
-            tpath, trait_type(t),
-            "the override adds the trait to component " + field::go_quote(component_name(*base)) +
-                " of type " + field::go_quote(ctype) +
-                "; the trait applies only to component types " + allowed_types(options)));
-      }
+  const TraitSite& t = site.traits[n];
+  field::Path tpath = t.path.child("type");
+  if (n > 0) out.errors.push_back(field::duplicate(tpath, trait_type(t)));
+  if (site.source == ComponentSite::Source::Component) {
+    std::string_view ctype = component_type(*site.component);
+    if (!applies_to(options, ctype)) {
+      out.errors.push_back(field::invalid(
+          tpath, trait_type(t),
+          "component " + field::go_quote(component_name(*site.component)) + " has type " +
+              field::go_quote(ctype) + "; the trait applies only to component types " +
+              allowed_types(options)));
+    }
+  } else if (n == 0 && site.adds_trait()) {
+    // The override appends the trait to every component it selects: each must accept it.
+    for (const json* base : site.selected) {
+      std::string_view ctype = component_type(*base);
+      if (applies_to(options, ctype)) continue;
+      out.errors.push_back(field::invalid(
+          tpath, trait_type(t),
+          "the override adds the trait to component " + field::go_quote(component_name(*base)) +
+              " of type " + field::go_quote(ctype) +
+              "; the trait applies only to component types " + allowed_types(options)));
     }
   }
 }
@@ -74,8 +74,10 @@ streams::Findings validate_application(const json& app, const json* old_app,
   }
 
   for (const auto& site : sites) {
-    check_placement(site, options, out);
-    for (const auto& t : site.traits) streams::validate_properties(*t.trait, t.path, options, out);
+    for (std::size_t n = 0; n < site.traits.size(); ++n) {
+      check_placement(site, n, options, out);
+      streams::validate_properties(*site.traits[n].trait, site.traits[n].path, options, out);
+    }
     if (site.source == ComponentSite::Source::Component && !old_traits.empty()) {
       auto it = old_traits.find(component_name(*site.component));
       if (it != old_traits.end())

@@ -188,7 +188,7 @@ void append_hex(std::string& out, const char* prefix, unsigned long v, int width
   out += buf;
 }
 
-// Go's strconv.FormatFloat(f, 'g', -1, 64) as used by %v.
+// fmt.Sprintf("%v", f) for a float64: strconv.FormatFloat(f, 'g', -1, 64).
 std::string go_float(double d) {
   if (d != d) return "NaN";
   if (d == 1.0 / 0.0) return "+Inf";
@@ -205,7 +205,7 @@ std::string go_float(double d) {
   for (char c : mant)
     if (c != '.') digits += c;
   std::string out = neg ? "-" : "";
-  if (exp < -4 || exp >= 21) {
+  if (exp < -4 || exp >= 6) {  // shortest %g decides with precision 6
     out += digits.substr(0, 1);
     if (digits.size() > 1) out += "." + digits.substr(1);
     char eb[16];

@@ -1,0 +1,223 @@
+// The admission protocol end to end through dsw::serve: bytes in, bytes out.
+#include "test_support.h"
+
+using namespace dsw;
+using namespace dsw::testing;
+
+namespace {
+json basic_app() { return application({table("user-table", {streams_trait()})}); }
+}  // namespace
+
+TEST_CASE("mutate: a JSONPatch, base64-encoded, that applies and is idempotent") {
+  json rev = review("CREATE", basic_app());
+  json a = answer(Endpoint::Mutate, rev);
+  CHECK(a["apiVersion"] == "admission.k8s.io/v1");
+  CHECK(a["kind"] == "AdmissionReview");
+  const json& r = a["response"];
+  CHECK(r["uid"] == rev["request"]["uid"]);
+  CHECK(r["allowed"] == true);
+  CHECK(r["patchType"] == "JSONPatch");
+  std::string patch = base64_decode(r["patch"].get<std::string>());
+  json out = apply_patch(rev["request"]["object"], patch);
+  CHECK(out["spec"]["components"][0]["traits"][0]["properties"] ==
+        json{{"enabled", true}, {"viewType", "NEW_AND_OLD_IMAGES"}});
+  SUBCASE("a second pass on the output yields no patch and no patchType") {
+    json again = answer(Endpoint::Mutate, review("CREATE", out))["response"];
+    CHECK(again["allowed"] == true);
+    CHECK_FALSE(again.contains("patch"));
+    CHECK_FALSE(again.contains("patchType"));
+  }
+}
+
+TEST_CASE("mutate never denies for content") {
+  json app = application({table("t", {streams_trait({{"viewType", "NEW"}, {"bogus", 1}})}, "webservice")});
+  json r = answer(Endpoint::Mutate, review("CREATE", app))["response"];
+  CHECK(r["allowed"] == true);
+  json out = apply_patch(app, base64_decode(r["patch"].get<std::string>()));
+  CHECK(out["spec"]["components"][0]["traits"][0]["properties"] ==
+        json{{"viewType", "NEW"}, {"bogus", 1}, {"enabled", true}});
+}
+
+TEST_CASE("mutate on UPDATE defaults too") {
+  json r = answer(Endpoint::Mutate, review("UPDATE", basic_app(), basic_app()))["response"];
+  CHECK(r.contains("patch"));
+}
+
+TEST_CASE("validate: a denial in Kubernetes' Invalid shape") {
+  json app = application({table("t", {streams_trait({{"viewType", "NEW"}, {"enabled", "yes"}})})});
+  app["metadata"]["name"] = "orders";
+  json r = answer(Endpoint::Validate, review("CREATE", app))["response"];
+  CHECK(r["allowed"] == false);
+  CHECK_FALSE(r.contains("patch"));
+  const json& s = r["status"];
+  CHECK(s["code"] == 422);
+  CHECK(s["reason"] == "Invalid");
+  CHECK(s["status"] == "Failure");
+  CHECK(s["message"] ==
+        "Application.core.oam.dev \"orders\" is invalid: [spec.components[0].traits[0].properties."
+        "enabled: Invalid value: \"yes\": must be a boolean, spec.components[0].traits[0]."
+        "properties.viewType: Unsupported value: \"NEW\": supported values: \"KEYS_ONLY\", "
+        "\"NEW_IMAGE\", \"OLD_IMAGE\", \"NEW_AND_OLD_IMAGES\"]");
+  CHECK(s["details"]["name"] == "orders");
+  CHECK(s["details"]["group"] == "core.oam.dev");
+  CHECK(s["details"]["kind"] == "Application");
+  REQUIRE(s["details"]["causes"].size() == 2);
+  CHECK(s["details"]["causes"][0] ==
+        json{{"reason", "FieldValueInvalid"},
+             {"message", "Invalid value: \"yes\": must be a boolean"},
+             {"field", "spec.components[0].traits[0].properties.enabled"}});
+  CHECK(s["details"]["causes"][1]["reason"] == "FieldValueNotSupported");
+}
+
+TEST_CASE("validate: a single error is not bracketed") {
+  json app = application({table("t", {streams_trait({{"enabled", 3}})})});
+  json r = answer(Endpoint::Validate, review("CREATE", app))["response"];
+  CHECK(r["status"]["message"] ==
+        "Application.core.oam.dev \"app\" is invalid: spec.components[0].traits[0].properties."
+        "enabled: Invalid value: 3: must be a boolean");
+}
+
+TEST_CASE("validate: allowed answers carry warnings, never a patch") {
+  json app = application({table("t", {streams_trait({{"enabled", false}, {"viewType", "KEYS_ONLY"}})}),
+                          table("u", {streams_trait()})});
+  json r = answer(Endpoint::Validate, review("CREATE", app))["response"];
+  CHECK(r["allowed"] == true);
+  CHECK_FALSE(r.contains("patch"));
+  CHECK_FALSE(r.contains("patchType"));
+  CHECK_FALSE(r.contains("status"));
+  REQUIRE(r["warnings"].size() == 1);
+  CHECK(r["warnings"][0] ==
+        "spec.components[0].traits[0].properties.viewType: \"KEYS_ONLY\" is ignored while the "
+        "stream is disabled (enabled: false)");
+}
+
+TEST_CASE("validate on UPDATE uses oldObject") {
+  json old_app = application({table("t", {streams_trait({{"enabled", true}, {"viewType", "KEYS_ONLY"}})})});
+  json new_app = application({table("t", {streams_trait({{"enabled", true}, {"viewType", "NEW_IMAGE"}})})});
+  CHECK(answer(Endpoint::Validate, review("UPDATE", new_app, old_app))["response"]["allowed"] ==
+        false);
+  CHECK(answer(Endpoint::Validate, review("CREATE", new_app))["response"]["allowed"] == true);
+  Options warn;
+  warn.view_type_change = Enforcement::Warn;
+  json r = answer(Endpoint::Validate, review("UPDATE", new_app, old_app), warn)["response"];
+  CHECK(r["allowed"] == true);
+  CHECK(r["warnings"].size() == 1);
+}
+
+TEST_CASE("v1beta1 is answered in v1beta1") {
+  json rev = review("CREATE", basic_app(), nullptr, "admission.k8s.io/v1beta1");
+  for (auto e : {Endpoint::Mutate, Endpoint::Validate}) {
+    json a = answer(e, rev);
+    CHECK(a["apiVersion"] == "admission.k8s.io/v1beta1");
+    CHECK(a["kind"] == "AdmissionReview");
+    CHECK(a["response"]["uid"] == rev["request"]["uid"]);
+  }
+}
+
+TEST_CASE("other kinds, DELETE and CONNECT are allowed untouched") {
+  json bad = application({table("t", {streams_trait({{"viewType", "NEW"}})})});
+  SUBCASE("another kind") {
+    json rev = review("CREATE", bad);
+    rev["request"]["kind"] = {{"group", "apps"}, {"version", "v1"}, {"kind", "Deployment"}};
+    for (auto e : {Endpoint::Mutate, Endpoint::Validate}) {
+      json r = answer(e, rev)["response"];
+      CHECK(r == json{{"uid", rev["request"]["uid"]}, {"allowed", true}});
+    }
+  }
+  SUBCASE("an Application of another group") {
+    json rev = review("CREATE", bad);
+    rev["request"]["kind"]["group"] = "example.com";
+    CHECK(answer(Endpoint::Validate, rev)["response"]["allowed"] == true);
+  }
+  SUBCASE("DELETE and CONNECT") {
+    for (const char* op : {"DELETE", "CONNECT"}) {
+      json rev = review(op, nullptr, bad);
+      for (auto e : {Endpoint::Mutate, Endpoint::Validate}) {
+        json r = answer(e, rev)["response"];
+        CHECK(r == json{{"uid", rev["request"]["uid"]}, {"allowed", true}});
+      }
+    }
+  }
+}
+
+TEST_CASE("dryRun gets the same answer (the webhook has no side effects)") {
+  json rev = review("CREATE", basic_app());
+  rev["request"]["dryRun"] = true;
+  json dry = answer(Endpoint::Mutate, rev);
+  rev["request"]["dryRun"] = false;
+  CHECK(dry == answer(Endpoint::Mutate, rev));
+}
+
+TEST_CASE("a CREATE without an object is an error answer, not a crash") {
+  json rev = review("CREATE", nullptr);
+  for (auto e : {Endpoint::Mutate, Endpoint::Validate}) {
+    json r = answer(e, rev)["response"];
+    CHECK(r["allowed"] == false);
+    CHECK(r["status"]["code"] == 400);
+    CHECK(r["status"]["message"] == "request.object must be an Application object for CREATE");
+  }
+}
+
+TEST_CASE("bodies that are not AdmissionReviews are HTTP 400 with a distinct message") {
+  auto status_of = [](const std::string& body) {
+    Outcome o = serve(Endpoint::Validate, body, Options{});
+    CHECK(o.verdict == Verdict::Error);
+    return std::make_pair(o.http_status, o.body);
+  };
+  CHECK(status_of("not json") == std::make_pair(400, std::string("request body is not valid JSON (error at byte 2)")));
+  CHECK(status_of("") .first == 400);
+  CHECK(status_of("[]") == std::make_pair(400, std::string("request body is not a JSON object")));
+  CHECK(status_of(R"({"kind":"AdmissionReview","request":{"uid":"x"}})").second ==
+        "apiVersion must be admission.k8s.io/v1 or admission.k8s.io/v1beta1");
+  CHECK(status_of(R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{"uid":"x"}})").second ==
+        "kind must be AdmissionReview");
+  CHECK(status_of(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})").second ==
+        "AdmissionReview has no request");
+  CHECK(status_of(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})").second ==
+        "AdmissionReview request has no uid");
+  CHECK(status_of(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}})").second ==
+        "AdmissionReview request has no uid");
+  SUBCASE("the message never quotes the body") {
+    auto [code, msg] = status_of("{\"secret\": \"hunter2\" ");
+    CHECK(code == 400);
+    CHECK(msg.find("hunter2") == std::string::npos);
+  }
+}
+
+TEST_CASE("deep nesting is refused before a document is built") {
+  std::string deep(1'500'000, '[');
+  Outcome o = serve(Endpoint::Mutate, deep, Options{});
+  CHECK(o.http_status == 400);
+  CHECK(o.body == "request body nests JSON deeper than 512 levels");
+  SUBCASE("inside trait properties of a real review") {
+    json rev = review("CREATE", basic_app());
+    std::string body = rev.dump();
+    std::string nest = std::string(50000, '[') + std::string(50000, ']');
+    auto at = body.find("\"type\":\"dynamodb-streams-kro\"");
+    REQUIRE(at != std::string::npos);
+    body.insert(at, "\"properties\":{\"x\":" + nest + "},");
+    CHECK(serve(Endpoint::Validate, body, Options{}).http_status == 400);
+  }
+  SUBCASE("nesting within the limit is fine, brackets in strings do not count") {
+    json app = basic_app();
+    json deepv = json::array();
+    for (int i = 0; i < 400; ++i) deepv = json::array({deepv});
+    app["spec"]["components"][0]["properties"]["deep"] = deepv;
+    app["spec"]["components"][0]["properties"]["s"] = std::string(5000, '[');
+    CHECK(serve(Endpoint::Validate, review("CREATE", app).dump(), Options{}).http_status == 200);
+  }
+}
+
+TEST_CASE("the outcome carries log fields but no object contents") {
+  json rev = review("CREATE", basic_app());
+  Outcome o = serve(Endpoint::Mutate, rev.dump(), Options{});
+  CHECK(o.verdict == Verdict::Patched);
+  CHECK(o.patch_ops == 1);
+  CHECK(o.uid == "705ab4f5-6393-11e8-b7cc-42010a800002");
+  CHECK(o.kind == "Application.core.oam.dev");
+  CHECK(o.namespace_ == "team-a");
+  CHECK(o.name == "app");
+  CHECK(o.operation == "CREATE");
+  Outcome v = serve(Endpoint::Validate, rev.dump(), Options{});
+  CHECK(v.verdict == Verdict::Allowed);
+}
