@@ -1,20 +1,16 @@
 #include "dsw/review.h"
 
 #include "dsw/json_limits.h"
+#include "json_access.h"
 
 namespace dsw {
 
 namespace {
 
-const nlohmann::json* member(const nlohmann::json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
+using detail::member;
 
-// A string member, or "" when absent, null or not a string.
 std::string string_member(const nlohmann::json& obj, const char* key) {
-  const auto* v = member(obj, key);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+  return std::string(detail::string_member(obj, key));
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "json_access.h"
+
 namespace dsw::streams {
 
 using nlohmann::json;
@@ -28,10 +30,7 @@ void Findings::report(field::FieldError e, Enforcement how) {
 
 namespace {
 
-const json* member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
+using detail::member;
 
 const json* properties_of(const json& trait) {
   const json* p = member(trait, "properties");

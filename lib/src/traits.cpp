@@ -1,6 +1,7 @@
 #include "dsw/traits.h"
 
 #include "dsw/streams_trait.h"
+#include "json_access.h"
 
 namespace dsw {
 
@@ -8,17 +9,8 @@ using nlohmann::json;
 
 namespace {
 
-const json* member(const json& obj, const char* key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-std::string_view string_member(const json& obj, const char* key) {
-  const json* v = member(obj, key);
-  return v != nullptr && v->is_string() ? std::string_view(v->get_ref<const std::string&>())
-                                        : std::string_view();
-}
+using detail::member;
+using detail::string_member;
 
 // The streams traits in `component.traits`; override traits with disable: true are skipped.
 std::vector<TraitSite> streams_traits(const json& component, const field::Path& path,
