@@ -1,0 +1,203 @@
+#include "logging.h"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+namespace dsw::logging {
+
+namespace {
+
+std::shared_ptr<spdlog::logger> g_logger;  // NOLINT: process-wide, set once by init()
+Format g_format = Format::Text;
+// Longest value written for one field: identifiers are short; anything longer is cut.
+constexpr std::size_t kMaxValue = 512;
+
+spdlog::level::level_enum to_spd(Level l) {
+  switch (l) {
+    case Level::Debug: return spdlog::level::debug;
+    case Level::Info: return spdlog::level::info;
+    case Level::Warn: return spdlog::level::warn;
+    case Level::Error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
+std::size_t utf8_len(std::string_view s, std::size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = 0;
+  unsigned min = 0;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  unsigned cp = c & (0xFFu >> (n + 1));
+  for (std::size_t k = 1; k < n; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3Fu);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+// Appends `s` escaped for a JSON string (without quotes). Invalid UTF-8 becomes U+FFFD.
+void append_escaped(std::string& out, std::string_view s) {
+  bool cut = s.size() > kMaxValue;
+  if (cut) s = s.substr(0, kMaxValue);
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c < 0x20 || c == 0x7F) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      ++i;
+    } else if (c < 0x80) {
+      out += static_cast<char>(c);
+      ++i;
+    } else {
+      std::size_t n = utf8_len(s, i);
+      if (n == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(s.substr(i, n));
+        i += n;
+      }
+    }
+  }
+  if (cut) out += "...";
+}
+
+bool needs_quotes(std::string_view s) {
+  if (s.empty()) return true;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7F) return true;
+  }
+  return false;
+}
+
+void append_value(std::string& out, Format f, const Field::Value& v) {
+  if (auto* s = std::get_if<std::string_view>(&v)) {
+    if (f == Format::Json || needs_quotes(*s)) {
+      out += '"';
+      append_escaped(out, *s);
+      out += '"';
+    } else {
+      append_escaped(out, *s);
+    }
+  } else if (auto* i = std::get_if<std::int64_t>(&v)) {
+    out += std::to_string(*i);
+  } else if (auto* d = std::get_if<double>(&v)) {
+    if (!std::isfinite(*d)) {
+      out += "null";
+    } else {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", *d);
+      out += buf;
+    }
+  } else {
+    out += std::get<bool>(v) ? "true" : "false";
+  }
+}
+
+}  // namespace
+
+bool parse_level(std::string_view s, Level& out) {
+  if (s == "debug") out = Level::Debug;
+  else if (s == "info") out = Level::Info;
+  else if (s == "warn" || s == "warning") out = Level::Warn;
+  else if (s == "error") out = Level::Error;
+  else return false;
+  return true;
+}
+
+bool parse_format(std::string_view s, Format& out) {
+  if (s == "json") out = Format::Json;
+  else if (s == "text") out = Format::Text;
+  else return false;
+  return true;
+}
+
+std::string render(Format format, std::string_view message, std::initializer_list<Field> fields) {
+  std::string out;
+  out.reserve(64 + message.size() + fields.size() * 24);
+  if (format == Format::Json) {
+    out += "\"msg\":\"";
+    append_escaped(out, message);
+    out += '"';
+    for (const auto& f : fields) {
+      out += ",\"";
+      append_escaped(out, f.key);
+      out += "\":";
+      append_value(out, format, f.value);
+    }
+  } else {
+    append_escaped(out, message);
+    for (const auto& f : fields) {
+      out += ' ';
+      out.append(f.key);
+      out += '=';
+      append_value(out, format, f.value);
+    }
+  }
+  return out;
+}
+
+void init(Level level, Format format) {
+  g_format = format;
+  spdlog::init_thread_pool(16384, 1);
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  g_logger = std::make_shared<spdlog::async_logger>("dsw", sink, spdlog::thread_pool(),
+                                                    spdlog::async_overflow_policy::block);
+  if (format == Format::Json) {
+    g_logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+                          spdlog::pattern_time_type::utc);
+  } else {
+    g_logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
+  }
+  g_logger->set_level(to_spd(level));
+  g_logger->flush_on(spdlog::level::warn);
+  spdlog::register_logger(g_logger);
+  spdlog::flush_every(std::chrono::seconds(1));
+}
+
+void shutdown() {
+  if (!g_logger) return;
+  g_logger->flush();
+  spdlog::shutdown();
+  g_logger.reset();
+}
+
+void flush() {
+  if (g_logger) g_logger->flush();
+}
+
+bool enabled(Level level) { return g_logger && g_logger->should_log(to_spd(level)); }
+
+void log(Level level, std::string_view message, std::initializer_list<Field> fields) {
+  if (!enabled(level)) return;
+  g_logger->log(to_spd(level), "{}", render(g_format, message, fields));
+}
+
+}  // namespace dsw::logging
