@@ -1,0 +1,60 @@
+#include "review_builder.h"
+
+#include <nlohmann/json.hpp>
+
+namespace dsw::bench {
+
+using nlohmann::json;
+
+namespace {
+
+json component(std::size_t i) {
+  return {{"name", "user-table-" + std::to_string(i)},
+          {"type", "aws-dynamodb-kro"},
+          {"properties",
+           {{"tableName", "users-table-" + std::to_string(i)},
+            {"region", "us-east-1"},
+            {"attributeDefinitions", json::array({{{"attributeName", "userId"}, {"attributeType", "S"}}})},
+            {"keySchema", json::array({{{"attributeName", "userId"}, {"keyType", "HASH"}}})}}},
+          {"traits", json::array({{{"type", "dynamodb-streams-kro"}}})}};
+}
+
+}  // namespace
+
+std::string make_review(std::size_t components) {
+  json comps = json::array();
+  for (std::size_t i = 0; i < components; ++i) comps.push_back(component(i));
+  json gvk = {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"kind", "Application"}};
+  json gvr = {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"resource", "applications"}};
+  json app = {{"apiVersion", "core.oam.dev/v1beta1"},
+              {"kind", "Application"},
+              {"metadata",
+               {{"name", "user-table-with-streams"},
+                {"namespace", "default"},
+                {"uid", "7f0c1e2a-3b4c-4d5e-8f90-1a2b3c4d5e6f"},
+                {"generation", 1},
+                {"labels", {{"team", "data"}}}}},
+              {"spec", {{"components", std::move(comps)}}}};
+  json review = {
+      {"apiVersion", "admission.k8s.io/v1"},
+      {"kind", "AdmissionReview"},
+      {"request",
+       {{"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"},
+        {"kind", gvk},
+        {"resource", gvr},
+        {"requestKind", gvk},
+        {"requestResource", gvr},
+        {"name", "user-table-with-streams"},
+        {"namespace", "default"},
+        {"operation", "CREATE"},
+        {"userInfo",
+         {{"username", "kubernetes-admin"},
+          {"groups", json::array({"system:masters", "system:authenticated"})}}},
+        {"object", std::move(app)},
+        {"oldObject", nullptr},
+        {"dryRun", false},
+        {"options", {{"apiVersion", "meta.k8s.io/v1"}, {"kind", "CreateOptions"}}}}}};
+  return review.dump();
+}
+
+}  // namespace dsw::bench
