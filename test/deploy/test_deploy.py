@@ -748,6 +748,30 @@ def group_flags(tools, tmp):
     print(f"flags the chart passes: {', '.join(sorted(passed))}")
     for flag in sorted(passed):
         check(flag in documented, f"--{flag} (passed by the chart) is listed by `serve --help`")
+    # every value the chart's schema allows for a flag is one the server accepts (and a bogus one
+    # is refused naming the flag, which shows the probe works): the flags are parsed before the
+    # certificate files, which do not exist here
+    schema = json.load(open(os.path.join(tools.chart, "values.schema.json")))["properties"]
+    for flag, path in (("log-level", ["logLevel"]), ("log-format", ["logFormat"]),
+                       ("tls-min-version", ["server", "tlsMinVersion"]),
+                       ("unknown-properties", ["admission", "unknownProperties"]),
+                       ("view-type-change", ["admission", "viewTypeChange"]),
+                       ("max-request-bytes", ["server", "maxRequestBytes"])):
+        node = schema
+        for k in path[:-1]:
+            node = node[k]["properties"]
+        values = node[path[-1]]["enum"] if "enum" in node[path[-1]] else [str(node[path[-1]]["minimum"]), "4194304"]
+        for value in values + ["bogus"]:
+            p = subprocess.run([tools.binary, "serve", f"--{flag}={value}", "--port=0",
+                                "--bind-address=127.0.0.1", "--tls-cert-file=/nonexistent/tls.crt",
+                                "--tls-private-key-file=/nonexistent/tls.key"],
+                               capture_output=True, text=True, timeout=20)
+            out = p.stdout + p.stderr
+            if value == "bogus":
+                check(p.returncode != 0 and f"--{flag}" in out, f"the server refuses --{flag}=bogus naming the flag: {out.strip()[:200]}")
+            else:
+                check(f"--{flag}" not in out and p.returncode != 0,
+                      f"the server accepts --{flag}={value} ({'.'.join(path)} allows it): {out.strip()[:200]}")
 
 
 def group_metrics(tools, tmp):
