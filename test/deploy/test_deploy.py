@@ -591,7 +591,7 @@ def check_wiring(name, docs, values):
     for pr in by_kind(docs, "PrometheusRule"):
         alerts = [r["alert"] for g in pr["spec"]["groups"] for r in g["rules"]]
         text = json.dumps(pr)
-        for needle, why in (("dsw_tls_certificate_expiry_timestamp_seconds", "certificate expiry"),
+        for needle, why in (("certificate_expiry_timestamp_seconds", "certificate expiry"),
                             ('result=\\"failure\\"', "failed reloads"), ('outcome=\\"error\\"', "error ratio"),
                             ("histogram_quantile(0.99", "p99 latency"), ("kube_deployment_status_replicas_available", "ready replicas")):
             check(needle in text, f"[{name}] PrometheusRule alerts on {why}")
@@ -781,7 +781,7 @@ def group_metrics(tools, tmp):
     if not check(len(rules) == 1, "a PrometheusRule renders"):
         return
     exprs = " ".join(r["expr"] for g in rules[0]["spec"]["groups"] for r in g["rules"])
-    names = {re.sub(r"_(bucket|count|sum)$", "", n) for n in re.findall(r"\b(dsw_[a-z0-9_]+)", exprs)}
+    names = {re.sub(r"_(bucket|count|sum)$", "", n) for n in own_metrics(exprs)}
     src = server_sources(tools)
     print(f"metrics the alerts use: {', '.join(sorted(names))}")
     check(len(names) >= 4, "the alerts use the webhook's own metrics")
@@ -793,6 +793,12 @@ def group_metrics(tools, tmp):
     for label, value in (("outcome", "error"), ("result", "failure"), ("endpoint", None)):
         if label in exprs or value:
             check(label in src, f"label {label} used by the alerts appears in the server sources")
+
+
+def own_metrics(exprs):
+    """The webhook's own metric names in PromQL expressions (not up, kube-state-metrics' kube_*)."""
+    return {n for n in re.findall(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{", exprs)
+            if n != "up" and not n.startswith("kube_")}
 
 
 def free_port():
@@ -866,7 +872,7 @@ def group_serve(tools, tmp):
         _, mdocs = tools.render(["--set", "prometheusRule.enabled=true"])
         exprs = " ".join(r["expr"] for pr in by_kind(mdocs, "PrometheusRule") for g in pr["spec"]["groups"] for r in g["rules"])
         exported = set(re.findall(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)", body.decode(errors="replace"), re.M))
-        for n in sorted(set(re.findall(r"\b(dsw_[a-z0-9_]+)", exprs))):
+        for n in sorted(own_metrics(exprs)):
             check(n in exported, f"metric {n} used by the PrometheusRule is in GET /metrics")
         app = {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
                "metadata": {"name": "a", "namespace": "default"},
