@@ -297,6 +297,12 @@ class WebhookServer::Impl {
       });
     };
     s.set_tcp_nodelay(true);
+    // SO_REUSEADDR only: cpp-httplib's default also sets SO_REUSEPORT, which lets a second
+    // process bind the same port and silently take half of the connections.
+    s.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     s.set_keep_alive_max_count(config_.keep_alive_max_requests);
     s.set_keep_alive_timeout(config_.keep_alive_timeout_sec);
     s.set_read_timeout(config_.io_timeout_sec, 0);
