@@ -433,7 +433,7 @@ bool ieq(std::string_view a, std::string_view b) {
 // Whether the string can be written as a plain scalar and still read back as this same string,
 // by kubectl (YAML 1.1) and by YAML 1.2 tools alike. Deliberately conservative.
 bool plain_ok(std::string_view s) {
-  if (s.empty() || s.size() > 512) return false;
+  if (s.empty() || s.size() > 512 || s == "<<") return false;
   char c = s.front();
   if (std::string_view("-?:,[]{}#&*!|>'\"%@`.+~= \t").find(c) != std::string_view::npos) return false;
   if (is_digit(c)) return false;
@@ -832,7 +832,7 @@ std::optional<std::vector<std::string_view>> split_json_values(std::string_view 
 
 bool is_marker_line(std::string_view line, std::string_view marker) {
   if (line.substr(0, 3) != marker) return false;
-  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r';
+  return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' || line[3] == '\n';
 }
 
 // Whether the text after a `---` holds nothing but blanks and a comment.

@@ -1,0 +1,243 @@
+// Unit tests of server/yaml_document: scalar typing, YAML -> JSON, writing YAML and JSON back
+// without changing meaning, and applying a JSON Patch to the YAML tree.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#include "yaml_document.h"
+
+using dsw::yamldoc::Error;
+using dsw::yamldoc::ScalarKind;
+using nlohmann::json;
+namespace yd = dsw::yamldoc;
+
+namespace {
+
+json load_json(const std::string& text) {
+  auto docs = yd::load_stream(text);
+  REQUIRE(docs.size() == 1);
+  return yd::to_json(docs[0].node);
+}
+
+// YAML text -> node -> YAML text -> node: both nodes must read as the same JSON.
+json reemit(const json& value) {
+  YAML::Node n = yd::from_json(value);
+  std::string text = yd::to_yaml_text(n);
+  CAPTURE(text);
+  return load_json(text);
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    auto docs = yd::load_stream(text);
+    for (auto& d : docs) yd::to_json(d.node);
+  } catch (const Error& e) {
+    return std::to_string(e.line) + ": " + e.what();
+  }
+  return "no error";
+}
+
+dsw::PatchOp add(std::string path, json value) {
+  return {dsw::PatchOp::Kind::Add, std::move(path), std::move(value)};
+}
+dsw::PatchOp replace(std::string path, json value) {
+  return {dsw::PatchOp::Kind::Replace, std::move(path), std::move(value)};
+}
+
+}  // namespace
+
+TEST_CASE("plain scalars are typed as kubectl (go-yaml v2) types them") {
+  for (auto s : {"", "~", "null", "Null", "NULL"}) CHECK(yd::resolve_plain(s) == ScalarKind::Null);
+  for (auto s : {"true", "True", "TRUE", "false", "yes", "No", "on", "OFF", "y", "N"})
+    CHECK(yd::resolve_plain(s) == ScalarKind::Bool);
+  for (auto s : {"0", "42", "-7", "+7", "0x1F", "0o17", "0777", "0b101", "1_000",
+                 "9223372036854775807", "18446744073709551615"})
+    CHECK_MESSAGE(yd::resolve_plain(s) == ScalarKind::Int, s);
+  for (auto s : {"1.0", "1.10", "-0.5", ".5", "1e5", "1.5E-3", "08080", ".inf", "-.Inf", ".nan",
+                 "123456789012345678901234567890"})
+    CHECK_MESSAGE(yd::resolve_plain(s) == ScalarKind::Float, s);
+  for (auto s : {"abc", "NEW_IMAGE", "1.2.3", "2024-01-01", "0x", "1e400", "yes please", "-",
+                 "TRUEE", "nil", "1:20", "."})
+    CHECK_MESSAGE(yd::resolve_plain(s) == ScalarKind::String, s);
+}
+
+TEST_CASE("to_json keeps quoted scalars strings and types plain ones") {
+  json j = load_json(
+      "port: \"8080\"\nnum: 8080\nversion: 1.10\nquoted: 'true'\nflag: yes\nnothing:\n"
+      "tilde: ~\nhex: 0x10\noctal: 0777\nstr: !!str 12\nint: !!int \"12\"\n"
+      "big: 123456789012345678901234567890\nuni: \"h\xC3\xA9llo \xE2\x9C\x93\"\n"
+      "block: |\n  a\n  b\nfolded: plain\n  text\n");
+  CHECK(j["port"] == "8080");
+  CHECK(j["num"] == 8080);
+  CHECK(j["version"].is_number_float());
+  CHECK(j["version"].get<double>() == doctest::Approx(1.1));
+  CHECK(j["quoted"] == "true");
+  CHECK(j["flag"] == true);
+  CHECK(j["nothing"].is_null());
+  CHECK(j["tilde"].is_null());
+  CHECK(j["hex"] == 16);
+  CHECK(j["octal"] == 511);
+  CHECK(j["str"] == "12");
+  CHECK(j["int"] == 12);
+  CHECK(j["big"].is_number_float());
+  CHECK(j["uni"] == "h\xC3\xA9llo \xE2\x9C\x93");
+  CHECK(j["block"] == "a\nb\n");
+  CHECK(j["folded"] == "plain text");
+}
+
+TEST_CASE("to_json keeps key order and converts keys as sigs.k8s.io/yaml does") {
+  json j = load_json("z: 1\na: 2\n5: x\ntrue: y\n");
+  std::vector<std::string> keys;
+  for (auto& [k, v] : j.items()) keys.push_back(k);
+  // nlohmann::json sorts keys; the JSON text writer keeps the YAML order (tested below).
+  CHECK(j.contains("5"));
+  CHECK(j.contains("true"));
+  auto docs = yd::load_stream("z: 1\na: 2\n");
+  CHECK(yd::to_json_text(docs[0].node, -1) == "{\"z\":1,\"a\":2}");
+}
+
+TEST_CASE("to_json refuses what JSON cannot hold or kubectl refuses") {
+  CHECK(error_of("a: 1\nb: 2\na: 3\n") == "3: mapping key \"a\" already defined");
+  CHECK(error_of("<<: {a: 1}\n") == "1: merge keys (<<) are not supported; write the keys out");
+  CHECK(error_of("? [a]\n: 1\n") == "1: a mapping key must be a string, not a collection");
+  CHECK(error_of("a: .inf\n") == "1: \".inf\" (infinity or NaN) cannot be represented in JSON");
+  CHECK(error_of("a: \"\xFF\"\n") == "1: invalid UTF-8 in a string");
+  CHECK(error_of("a: !!int abc\n").find("cannot read \"abc\" as tag:yaml.org,2002:int") !=
+        std::string::npos);
+  CHECK(error_of("a: [1,\nb: 2\n").find("3: ") == 0);  // syntax error with its line
+}
+
+TEST_CASE("nesting and alias expansion are bounded, without crashing") {
+  std::string deep(100000, '[');
+  CHECK(error_of(deep).find("nesting too deep") != std::string::npos);
+  // Within yaml-cpp's limit but beyond ours.
+  yd::Limits small;
+  small.max_depth = 10;
+  auto docs = yd::load_stream(std::string(20, '[') + std::string(20, ']'));
+  CHECK_THROWS_AS(yd::to_json(docs[0].node, small), Error);
+  CHECK_NOTHROW(yd::to_json(docs[0].node));
+  // A self-referencing alias is cut by the depth limit.
+  CHECK(error_of("a: &a [*a]\n").find("nesting deeper than 512 levels") != std::string::npos);
+  // "Billion laughs": 9^12 values after expansion.
+  std::string bomb = "a: &a [1,1,1,1,1,1,1,1,1]\n";
+  for (char c = 'b'; c <= 'l'; ++c) {
+    std::string prev(1, static_cast<char>(c - 1));
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 9; ++i) bomb += (i ? ",*" : "*") + prev;
+    bomb += "]\n";
+  }
+  CHECK(error_of(bomb).find("more than 1000000 values") != std::string::npos);
+}
+
+TEST_CASE("strings written as YAML read back as the same strings") {
+  const std::vector<std::string> tricky{
+      "", " ", "plain", "8080", "1.10", "0777", "0x1F", "1e5", "true", "True", "yes", "no", "on",
+      "y", "N", "null", "~", "-", "- a", "a: b", "a #b", "#x", "&x", "*x", "!x", "|", ">", "'",
+      "\"", "%x", "@x", "`x", "{", "[a]", "a,b", "key:", "x ", " x", "\tx", "a\tb", "...",
+      "---", "--- a", ".inf", ".nan", "<<", "=", "line1\nline2", "line1\nline2\n",
+      "line1\n\n", "\nleading", " indented\nx", "a\r\nb", "tab\tin\nblock", "bell\x07",
+      "del\x7F", "h\xC3\xA9llo \xE2\x9C\x93 \xF0\x9F\x98\x80", "nel\xC2\x85x", "ls\xE2\x80\xA8x",
+      "bom\xEF\xBB\xBFx", "back\\slash", "2024-01-01", "@", "?", ":", "a:b", "trailing\n\n\n",
+      "  two\n  lines  \n", "last line has spaces \nx  "};
+  for (const auto& s : tricky) {
+    CAPTURE(s);
+    json in = {{"v", s}, {s.empty() ? "empty" : s, "as key"}};
+    CHECK(reemit(in) == in);
+    json seq = json::array({s, json::array({s}), {{"k", s}}});
+    CHECK(reemit({{"list", seq}}) == json({{"list", seq}}));
+  }
+}
+
+TEST_CASE("plain scalars read from YAML are written back exactly as they were") {
+  const std::string text =
+      "version: 1.10\nratio: 1.0\nbig: 123456789012345678901234567890\noctal: 0777\n"
+      "flag: yes\nnone: ~\nname: plain text\nlist:\n- 1\n- 2.50\n- \"3\"\n";
+  auto docs = yd::load_stream(text);
+  YAML::Node copy = yd::unshared_copy(docs[0].node);
+  std::string out = yd::to_yaml_text(copy);
+  CHECK(out.find("version: 1.10\n") != std::string::npos);
+  CHECK(out.find("ratio: 1.0\n") != std::string::npos);
+  CHECK(out.find("big: 123456789012345678901234567890\n") != std::string::npos);
+  CHECK(out.find("octal: 0777\n") != std::string::npos);
+  CHECK(out.find("flag: yes\n") != std::string::npos);
+  CHECK(out.find("- \"3\"\n") != std::string::npos);
+  CHECK(load_json(out) == yd::to_json(docs[0].node));
+}
+
+TEST_CASE("JSON text keeps numbers as written when they are valid JSON") {
+  auto docs = yd::load_stream(
+      "a: 1.10\nb: 123456789012345678901234567890\nc: 0x10\nd: .5\ne: \"1.10\"\nf: 1e5\n"
+      "g: 08080\nh: [true, null, {}]\ni: []\n");
+  CHECK(yd::to_json_text(docs[0].node, -1) ==
+        "{\"a\":1.10,\"b\":123456789012345678901234567890,\"c\":16,\"d\":0.5,\"e\":\"1.10\","
+        "\"f\":1e5,\"g\":8080.0,\"h\":[true,null,{}],\"i\":[]}");
+  // Valid JSON that parses to the same values.
+  CHECK(json::parse(yd::to_json_text(docs[0].node, 2))["e"] == "1.10");
+}
+
+TEST_CASE("apply_patch adds and replaces in place, new keys last") {
+  auto docs = yd::load_stream("b: 1\na:\n  z: 0\n  props: ~\nlist: [x, z]\n");
+  YAML::Node n = yd::unshared_copy(docs[0].node);
+  yd::apply_patch(n, {add("/a/new", "NEW_IMAGE"), replace("/a/props", {{"enabled", true}}),
+                      add("/list/1", "y"), add("/list/-", "end"), replace("/b", "2"),
+                      add("/a/z", 5)});
+  CHECK(yd::to_json_text(n, -1) ==
+        "{\"b\":\"2\",\"a\":{\"z\":5,\"props\":{\"enabled\":true},\"new\":\"NEW_IMAGE\"},"
+        "\"list\":[\"x\",\"y\",\"z\",\"end\"]}");
+  // The string "2" stays a string through YAML.
+  CHECK(load_json(yd::to_yaml_text(n))["b"] == "2");
+}
+
+TEST_CASE("apply_patch honours a prefix and escaped pointer segments") {
+  auto docs = yd::load_stream("items:\n- metadata: {a/b: {}, c~d: {}}\n");
+  YAML::Node n = yd::unshared_copy(docs[0].node);
+  yd::apply_patch(n, {add("/metadata/a~1b/x", 1), add("/metadata/c~0d/y", 2)}, "/items/0");
+  CHECK(yd::to_json(n) == json::parse(R"({"items":[{"metadata":{"a/b":{"x":1},"c~d":{"y":2}}}]})"));
+}
+
+TEST_CASE("apply_patch refuses paths that do not exist, as RFC 6902 does") {
+  auto docs = yd::load_stream("a: {b: 1}\nl: [1]\n");
+  YAML::Node n = yd::unshared_copy(docs[0].node);
+  CHECK_THROWS_AS(yd::apply_patch(n, {add("/missing/x", 1)}), Error);
+  CHECK_THROWS_AS(yd::apply_patch(n, {replace("/a/c", 1)}), Error);
+  CHECK_THROWS_AS(yd::apply_patch(n, {add("/l/5", 1)}), Error);
+  CHECK_THROWS_AS(yd::apply_patch(n, {replace("/l/1", 1)}), Error);
+  CHECK_THROWS_AS(yd::apply_patch(n, {add("/a/b/c", 1)}), Error);  // parent is a scalar
+}
+
+TEST_CASE("a patch on an aliased node changes only the path it names") {
+  auto docs = yd::load_stream("base: &p {viewType: KEYS_ONLY}\nuse: *p\n");
+  YAML::Node n = yd::unshared_copy(docs[0].node);
+  yd::apply_patch(n, {add("/use/enabled", true)});
+  CHECK(yd::to_json(n) == json::parse(
+                              R"({"base":{"viewType":"KEYS_ONLY"},"use":{"viewType":"KEYS_ONLY","enabled":true}})"));
+}
+
+TEST_CASE("load_stream cuts out each document's own text") {
+  auto docs = yd::load_stream("# head\na: 1 # one\n---\n---  # empty\n--- \nb: [2]\n...\n");
+  REQUIRE(docs.size() == 4);
+  REQUIRE(docs[0].source);
+  CHECK(*docs[0].source == "# head\na: 1 # one\n");
+  CHECK(docs[1].node.IsNull());
+  CHECK(docs[2].node.IsNull());
+  REQUIRE(docs[3].source);
+  CHECK(*docs[3].source == "b: [2]\n...\n");
+  // A document on the marker line keeps the marker.
+  auto inline_doc = yd::load_stream("a: 1\n--- {b: 2}\n");
+  REQUIRE(inline_doc.size() == 2);
+  CHECK(*inline_doc[1].source == "--- {b: 2}\n");
+}
+
+TEST_CASE("load_stream reads a JSON value stream and counts lines across it") {
+  auto docs = yd::load_stream("{\"a\": \"1\"}\n\n{\"b\": [1, 2.0],\n \"c\": {\"d\": 1, \"d\": 2}}\n");
+  REQUIRE(docs.size() == 2);
+  CHECK(yd::to_json(docs[0].node) == json({{"a", "1"}}));
+  CHECK(docs[1].line_offset == 2);
+  try {
+    yd::to_json(docs[1].node);
+    FAIL("duplicate key not reported");
+  } catch (const Error& e) {
+    CHECK(e.line + docs[1].line_offset == 4);
+  }
+  // A BOM is not part of the document.
+  CHECK(yd::to_json(yd::load_stream("\xEF\xBB\xBF" "a: 1\n")[0].node) == json({{"a", 1}}));
+}
