@@ -20,12 +20,20 @@ DecodeResult decode_review(std::string_view body, const Options& options) {
     return DecodeError{"request body nests JSON deeper than " + std::to_string(options.max_depth) +
                        " levels"};
   }
+  // nlohmann's lexer takes a NUL byte for the end of the text, so `{...}\0garbage` would
+  // parse; a raw NUL is never valid JSON (strings must escape it).
+  if (auto nul = body.find('\0'); nul != std::string_view::npos) {
+    return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(nul + 1) +
+                       ")"};
+  }
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(body.begin(), body.end());
   } catch (const nlohmann::json::parse_error& e) {
     return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(e.byte) +
                        ")"};
+  } catch (const nlohmann::json::out_of_range&) {  // a number beyond double's range: 1e400
+    return DecodeError{"request body is not valid JSON (a number is out of range)"};
   }
   if (!doc.is_object()) return DecodeError{"request body is not a JSON object"};
 

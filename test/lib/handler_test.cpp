@@ -184,6 +184,28 @@ TEST_CASE("bodies that are not AdmissionReviews are HTTP 400 with a distinct mes
   }
 }
 
+TEST_CASE("found by fuzzing: JSON the parser would mishandle is HTTP 400, not a crash") {
+  std::string good = review("CREATE", basic_app()).dump();
+  SUBCASE("a number beyond double's range (nlohmann throws out_of_range, not parse_error)") {
+    for (std::string n : {"4e42343", "-1e400", "1E+999"}) {
+      std::string body = good;
+      body.insert(body.find("\"region\""), "\"big\":" + n + ",");
+      for (Endpoint e : {Endpoint::Mutate, Endpoint::Validate}) {
+        Outcome o = serve(e, body, Options{});
+        CHECK(o.http_status == 400);
+        CHECK(o.body == "request body is not valid JSON (a number is out of range)");
+      }
+    }
+  }
+  SUBCASE("a NUL byte, after which nlohmann would silently stop reading") {
+    Outcome o = serve(Endpoint::Mutate, good + std::string("\0{\"trailing\": garbage", 21), Options{});
+    CHECK(o.http_status == 400);
+    CHECK(o.body == "request body is not valid JSON (error at byte " +
+                        std::to_string(good.size() + 1) + ")");
+    CHECK(serve(Endpoint::Validate, std::string("5\0\0{}", 5), Options{}).http_status == 400);
+  }
+}
+
 TEST_CASE("deep nesting is refused before a document is built") {
   std::string deep(1'500'000, '[');
   Outcome o = serve(Endpoint::Mutate, deep, Options{});

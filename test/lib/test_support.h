@@ -77,11 +77,12 @@ inline std::string base64_decode(const std::string& in) {
     return -1;
   };
   std::string out;
+  // Only the low 14 bits are ever read; masking keeps the shift free of signed overflow (UB).
   int buf = 0, bits = 0;
   for (char c : in) {
     int v = val(c);
     if (v < 0) continue;
-    buf = (buf << 6) | v;
+    buf = ((buf << 6) & 0xFFFFC0) | v;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
