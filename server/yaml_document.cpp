@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -888,10 +889,35 @@ std::vector<std::optional<std::string>> document_sources(std::string_view text,
   return sources;
 }
 
+// YAML streams are UTF-8 text of printable characters (YAML 1.2's c-printable); kubectl
+// refuses anything else, and yaml-cpp would guess other encodings or accept control bytes.
+void check_printable(std::string_view text) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    long cp = next_code_point(text, i);
+    if (cp < 0) throw Error("the input is not valid UTF-8", line, column);
+    bool printable = cp == '\t' || cp == '\n' || cp == '\r' || (cp >= 0x20 && cp <= 0x7E) ||
+                     cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
+                     cp >= 0x10000;
+    if (!printable) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04lX", static_cast<unsigned long>(cp));
+      throw Error(std::string("control character ") + buf + " is not allowed in YAML", line, column);
+    }
+    if (cp == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<Document> load_stream(std::string_view text) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  check_printable(text);
   std::vector<Document> out;
   if (auto parts = split_json_values(text)) {
     for (auto part : *parts) {

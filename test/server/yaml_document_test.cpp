@@ -100,7 +100,7 @@ TEST_CASE("to_json refuses what JSON cannot hold or kubectl refuses") {
   CHECK(error_of("<<: {a: 1}\n") == "1: merge keys (<<) are not supported; write the keys out");
   CHECK(error_of("? [a]\n: 1\n") == "1: a mapping key must be a string, not a collection");
   CHECK(error_of("a: .inf\n") == "1: \".inf\" (infinity or NaN) cannot be represented in JSON");
-  CHECK(error_of("a: \"\xFF\"\n") == "1: invalid UTF-8 in a string");
+  CHECK(error_of("a: \"\\uD800\"\n").find("1: invalid unicode") == 0);  // a lone surrogate
   CHECK(error_of("a: !!int abc\n").find("cannot read \"abc\" as tag:yaml.org,2002:int") !=
         std::string::npos);
   CHECK(error_of("a: [1,\nb: 2\n").find("3: ") == 0);  // syntax error with its line
@@ -240,4 +240,11 @@ TEST_CASE("load_stream reads a JSON value stream and counts lines across it") {
   }
   // A BOM is not part of the document.
   CHECK(yd::to_json(yd::load_stream("\xEF\xBB\xBF" "a: 1\n")[0].node) == json({{"a", 1}}));
+}
+
+TEST_CASE("the input must be printable UTF-8 text") {
+  CHECK(error_of("a: 1\nb: \"\xFF\"\n") == "2: the input is not valid UTF-8");
+  CHECK(error_of("a: 1\nb: x\x01y\n") == "2: control character U+0001 is not allowed in YAML");
+  CHECK(error_of(std::string("a: \0\n", 5)) == "1: control character U+0000 is not allowed in YAML");
+  CHECK(error_of("a: \"\\x01 is fine escaped\"\n") == "no error");
 }

@@ -1,0 +1,338 @@
+#!/usr/bin/python3
+"""End-to-end tests of `dynamodb-streams-webhook check`: runs the real binary.
+
+Usage: check_cli_test.py BINARY FIXTURES_DIR
+"""
+import base64
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import jsonpatch
+import yaml
+
+BINARY = None
+FIXTURES = None
+
+
+def run(*args, stdin=None, timeout=60):
+    p = subprocess.run([BINARY, "check", *args], input=stdin, capture_output=True,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def example(name):
+    return os.path.join(FIXTURES, "examples", name)
+
+
+def fixture(name):
+    return os.path.join(FIXTURES, "check", name)
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def trait_props(app, component=0, trait=0):
+    return app["spec"]["components"][component]["traits"][trait]["properties"]
+
+
+def mutate_via_review(app):
+    """The patch the webhook's mutating endpoint returns, applied with python3-jsonpatch."""
+    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+              "request": {"uid": "u1", "kind": {"group": "core.oam.dev", "version": "v1beta1",
+                                                 "kind": "Application"},
+                          "resource": {"group": "core.oam.dev", "version": "v1beta1",
+                                       "resource": "applications"},
+                          "operation": "CREATE", "name": app["metadata"]["name"],
+                          "object": app}}
+    p = subprocess.run([BINARY, "review", "--mutate"], input=json.dumps(review).encode(),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    resp = json.loads(p.stdout)["response"]
+    if "patch" not in resp:
+        return app
+    ops = json.loads(base64.b64decode(resp["patch"]))
+    return jsonpatch.apply_patch(app, ops)
+
+
+EXAMPLES = ["basic-usage.yaml", "full-change-tracking.yaml", "keys-only.yaml",
+            "new-image-only.yaml"]
+
+
+class Examples(unittest.TestCase):
+    def test_all_four_pass(self):
+        for name in EXAMPLES:
+            with self.subTest(name):
+                code, out, err = run(example(name))
+                self.assertEqual(code, 0, err)
+                self.assertEqual(err, "")
+        code, out, err = run(*[example(n) for n in EXAMPLES])
+        self.assertEqual(code, 0, err)
+        self.assertEqual(len(list(yaml.safe_load_all(out))), 4)
+
+    def test_basic_usage_gets_both_defaults(self):
+        code, out, _ = run(example("basic-usage.yaml"))
+        self.assertEqual(code, 0)
+        app = yaml.safe_load(out)
+        self.assertEqual(trait_props(app), {"enabled": True, "viewType": "NEW_AND_OLD_IMAGES"})
+        original = yaml.safe_load(read(example("basic-usage.yaml")))
+        self.assertEqual(app, mutate_via_review(original))
+
+    def test_new_image_only_gets_enabled_and_keeps_view_type(self):
+        code, out, _ = run(example("new-image-only.yaml"))
+        self.assertEqual(code, 0)
+        app = yaml.safe_load(out)
+        self.assertEqual(trait_props(app), {"viewType": "NEW_IMAGE", "enabled": True})
+        original = yaml.safe_load(read(example("new-image-only.yaml")))
+        self.assertEqual(app, mutate_via_review(original))
+
+    def test_complete_examples_come_out_unchanged(self):
+        for name in ["keys-only.yaml", "full-change-tracking.yaml"]:
+            with self.subTest(name):
+                code, out, _ = run(example(name))
+                self.assertEqual(code, 0)
+                self.assertEqual(yaml.safe_load(out), yaml.safe_load(read(example(name))))
+                self.assertEqual(out, read(example(name)))  # even byte for byte
+
+
+class Invalid(unittest.TestCase):
+    def test_broken_application_exits_1_naming_file_application_and_field(self):
+        path = fixture("invalid-traits.yaml")
+        code, out, err = run(path)
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")  # nothing for a pipeline to apply
+        prefix = path + ": Application broken: "
+        self.assertEqual(err.splitlines(), [
+            prefix + 'spec.components[0].traits[0].properties.enabled: Invalid value: "yes": '
+                     'must be a boolean',
+            prefix + 'spec.components[0].traits[0].properties.viewtype: Forbidden: unknown '
+                     'property; supported properties: "enabled", "viewType" (did you mean '
+                     '"viewType"?)',
+            prefix + 'spec.components[0].traits[1].type: Duplicate value: '
+                     '"dynamodb-streams-kro@v2"',
+            prefix + 'spec.components[0].traits[1].properties.viewType: Unsupported value: '
+                     '"new-image": supported values: "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", '
+                     '"NEW_AND_OLD_IMAGES" (did you mean "NEW_IMAGE"?)',
+        ])
+
+    def test_one_invalid_file_among_valid_ones_writes_nothing(self):
+        code, out, err = run(example("basic-usage.yaml"), fixture("invalid-traits.yaml"))
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")
+        self.assertNotIn("basic-usage.yaml", err)
+
+    def test_namespace_is_shown_and_validation_sees_the_defaulted_object(self):
+        src = ("apiVersion: core.oam.dev/v1beta1\nkind: Application\n"
+               "metadata: {name: a, namespace: team}\nspec:\n  components:\n"
+               "  - name: c\n    type: webservice\n    traits:\n"
+               "    - type: dynamodb-streams-kro\n")
+        code, out, err = run("-", stdin=src.encode())
+        self.assertEqual(code, 1)
+        self.assertIn('<stdin>: Application team/a: spec.components[0].traits[0].type: '
+                      'Invalid value: "dynamodb-streams-kro": component "c" has type '
+                      '"webservice"', err)
+
+    def test_admission_flags_apply(self):
+        src = ("apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata: {name: a}\n"
+               "spec:\n  components:\n  - name: c\n    type: my-table\n    traits:\n"
+               "    - type: dynamodb-streams-kro\n      properties: {viewtype: KEYS_ONLY}\n")
+        code, _, err = run("-", stdin=src.encode())
+        self.assertEqual(code, 1)
+        code, out, err = run("--applies-to", "my-table", "--unknown-properties=warn", "-",
+                             stdin=src.encode())
+        self.assertEqual(code, 0, err)
+        self.assertRegex(err, r"^<stdin>: Application a: warning: "
+                              r"spec\.components\[0\]\.traits\[0\]\.properties\.viewtype: ")
+        self.assertEqual(trait_props(yaml.safe_load(out))["viewtype"], "KEYS_ONLY")
+
+    def test_warning_only_exits_0_and_writes_the_document(self):
+        code, out, err = run(fixture("warning-only.yaml"))
+        self.assertEqual(code, 0)
+        self.assertIn(fixture("warning-only.yaml") + ": Application paused: warning: "
+                      "spec.components[0].traits[0].properties.viewType:", err)
+        self.assertEqual(out, read(fixture("warning-only.yaml")))
+
+
+class Documents(unittest.TestCase):
+    def test_multi_document_defaults_only_the_application(self):
+        path = fixture("multi-document.yaml")
+        code, out, err = run(path)
+        self.assertEqual(code, 0, err)
+        before = list(yaml.safe_load_all(read(path)))
+        after = list(yaml.safe_load_all(out))
+        self.assertEqual(len(after), 3)
+        self.assertEqual(after[0], before[0])
+        self.assertEqual(after[2], before[2])
+        self.assertEqual(after[1], mutate_via_review(before[1]))
+        self.assertEqual(trait_props(after[1]), {"enabled": True,
+                                                 "viewType": "NEW_AND_OLD_IMAGES"})
+        # Unchanged documents keep their text, comments included.
+        src_docs = read(path).split("---\n")
+        out_docs = out.split("---\n")
+        self.assertEqual(out_docs[0], src_docs[0])
+        self.assertEqual(out_docs[2], src_docs[2])
+
+    def test_scalar_types_and_texts_survive_in_the_rewritten_application(self):
+        code, out, _ = run(fixture("multi-document.yaml"))
+        self.assertEqual(code, 0)
+        app_text = out.split("---\n")[1]
+        app = yaml.safe_load(app_text)
+        ann = app["metadata"]["annotations"]
+        self.assertEqual(ann["port"], "8080")
+        self.assertEqual(ann["quoted-bool"], "true")
+        self.assertEqual(ann["quoted-null"], "null")
+        self.assertEqual(ann["empty"], "")
+        self.assertEqual(ann["greeting"], "héllo ✓ 😀")
+        self.assertEqual(ann["two-lines"], "first\nsecond")
+        self.assertEqual(ann["colon"], "a: b")
+        self.assertEqual(ann["big"], 123456789012345678901234567890)
+        self.assertRegex(app_text, r"\n    version: 1\.10\n")
+        self.assertRegex(app_text, r"\n    big: 123456789012345678901234567890\n")
+        self.assertRegex(app_text, r"\n      ratio: 1\.0\n")
+        self.assertRegex(app_text, r"\n        team: \"42\"\n")
+        self.assertRegex(app_text, r"\n        cost: 0\.50\n")
+        # Key order is kept; the new key comes last.
+        self.assertEqual(list(app), ["apiVersion", "kind", "metadata", "spec"])
+        self.assertEqual(list(ann), ["port", "version", "quoted-bool", "quoted-null", "empty",
+                                     "big", "greeting", "two-lines", "colon"])
+
+    def test_list_items_are_checked(self):
+        app = yaml.safe_load(read(example("basic-usage.yaml")))
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
+        lst = {"apiVersion": "v1", "kind": "List", "items": [cm, app]}
+        code, out, err = run("--output", "json", "-", stdin=json.dumps(lst).encode())
+        self.assertEqual(code, 0, err)
+        got = json.loads(out)
+        self.assertEqual(got["items"][0], cm)
+        self.assertEqual(got["items"][1], mutate_via_review(app))
+
+    def test_json_input(self):
+        path = fixture("application.json")
+        code, out, err = run(path)
+        self.assertEqual(code, 0, err)
+        app = yaml.safe_load(out)
+        self.assertEqual(trait_props(app), {"viewType": "KEYS_ONLY", "enabled": True})
+        self.assertEqual(app["metadata"]["labels"]["port"], "8080")
+        code, out, err = run("--output", "json", path)
+        self.assertEqual(code, 0, err)
+        got = json.loads(out)
+        self.assertEqual(got, mutate_via_review(json.loads(read(path))))
+        self.assertIn('"version": 1.10', out)
+        self.assertIn('"big": 123456789012345678901234567890', out)
+
+    def test_json_output_is_one_object_per_document(self):
+        code, out, err = run("--output", "json", fixture("multi-document.yaml"))
+        self.assertEqual(code, 0, err)
+        dec = json.JSONDecoder()
+        objs, pos = [], 0
+        while pos < len(out):
+            while pos < len(out) and out[pos].isspace():
+                pos += 1
+            if pos == len(out):
+                break
+            obj, pos = dec.raw_decode(out, pos)
+            objs.append(obj)
+        self.assertEqual([o["kind"] for o in objs], ["ConfigMap", "Application", "Service"])
+        self.assertEqual(objs[0]["data"]["port"], "8080")
+        self.assertEqual(objs[0]["data"]["octal"], 511)  # YAML 1.1, as kubectl reads it
+        self.assertEqual(objs[0]["data"]["big"], 123456789012345678901234567890)
+        self.assertIn('"version": 1.10', out)
+        # check reads its own JSON stream back, unchanged.
+        code, again, err = run("--output", "json", "-", stdin=out.encode())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(again, out)
+
+    def test_stdin_matches_file(self):
+        path = fixture("multi-document.yaml")
+        with open(path, "rb") as f:
+            code, out, err = run("-", stdin=f.read())
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, run(path)[1])
+        code, _, err = run("-", stdin=read(fixture("invalid-traits.yaml")).encode())
+        self.assertEqual(code, 1)
+        self.assertTrue(err.startswith("<stdin>: Application broken: "), err)
+
+    def test_output_none(self):
+        code, out, err = run("--output", "none", fixture("multi-document.yaml"))
+        self.assertEqual((code, out, err), (0, "", ""))
+        code, out, err = run("--output=none", fixture("invalid-traits.yaml"))
+        self.assertEqual((code, out), (1, ""))
+        self.assertIn("Application broken", err)
+
+    def test_idempotent(self):
+        for path in [fixture("multi-document.yaml"), fixture("application.json")] + \
+                [example(n) for n in EXAMPLES]:
+            with self.subTest(path):
+                code, first, _ = run(path)
+                self.assertEqual(code, 0)
+                code, second, err = run("-", stdin=first.encode())
+                self.assertEqual(code, 0, err)
+                self.assertEqual(second, first)
+
+    def test_empty_documents_are_dropped(self):
+        code, out, err = run("-", stdin=b"---\n# nothing\n---\na: 1\n---\n")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, "a: 1\n")
+
+
+class Failures(unittest.TestCase):
+    def test_missing_file_exits_2(self):
+        code, out, err = run("does-not-exist.yaml")
+        self.assertEqual((code, out), (2, ""))
+        self.assertIn("does-not-exist.yaml", err)
+
+    def test_malformed_yaml_exits_2_with_file_and_line(self):
+        path = fixture("malformed.yaml")
+        code, out, err = run(path)
+        self.assertEqual((code, out), (2, ""))
+        self.assertRegex(err, "^" + re.escape(path) + r":7:\d+: ")
+
+    def test_usage_errors_exit_2(self):
+        for args in [[], ["--bogus", "x.yaml"], ["--output", "xml", "x.yaml"], ["-", "-"]]:
+            with self.subTest(args):
+                code, out, err = run(*args, stdin=b"")
+                self.assertEqual((code, out), (2, ""))
+                self.assertTrue(err)
+
+    def test_help_lists_the_flags(self):
+        code, out, _ = run("--help")
+        self.assertEqual(code, 0)
+        for flag in ["--output", "--applies-to", "--unknown-properties", "--view-type-change",
+                     "Exit status"]:
+            self.assertIn(flag, out)
+
+    def test_hostile_input_is_refused_without_crashing(self):
+        cases = {
+            "deep flow": b"[" * 200000,
+            "deep block": "".join(" " * i + "a:\n" for i in range(1000)).encode(),
+            "self alias": b"a: &a [*a]\n",
+            "billion laughs": ("a: &a [1,1,1,1,1,1,1,1,1]\n" + "".join(
+                f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+                for i in range(10))).encode(),
+            "duplicate key": b"a: 1\na: 2\n",
+            "invalid utf-8": b"a: \"\xff\"\n",
+            "infinity": b"a: .inf\n",
+            "binary junk": bytes(range(256)) * 4,
+        }
+        for name, data in cases.items():
+            with self.subTest(name):
+                code, out, err = run("-", stdin=data, timeout=30)
+                self.assertEqual((code, out), (2, ""), err)
+                self.assertTrue(err.startswith("<stdin>"), err)
+
+
+def main():
+    global BINARY, FIXTURES
+    BINARY, FIXTURES = sys.argv[1], sys.argv[2]
+    unittest.main(argv=sys.argv[:1], verbosity=1)
+
+
+if __name__ == "__main__":
+    main()
