@@ -900,7 +900,7 @@ void check_printable(std::string_view text) {
                      cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
                      cp >= 0x10000;
     if (!printable) {
-      char buf[16];
+      char buf[32];
       std::snprintf(buf, sizeof buf, "U+%04lX", static_cast<unsigned long>(cp));
       throw Error(std::string("control character ") + buf + " is not allowed in YAML", line, column);
     }
