@@ -1,6 +1,8 @@
-// Structured logging on spdlog's asynchronous logger: one line per event, either one JSON object
-// per line (`json`) or `time level message key=value ...` for humans (`text`). Every value is
-// escaped; callers pass identifiers only, never object contents.
+// Structured logging on spdlog: one line per event, either one JSON object per line (`json`) or
+// `time level message key=value ...` for humans (`text`). Every value is escaped; callers pass
+// identifiers only, never object contents. Lines are buffered in memory and written to standard
+// error in batches (at 64 KiB, every second, and at once for warnings and errors), so request
+// threads never wait on the output.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +35,7 @@ struct Field {
   Value value;
 };
 
-// Sets up the process-wide asynchronous logger writing to standard error. Call once, early.
+// Sets up the process-wide logger writing to standard error. Call once, early.
 void init(Level level, Format format);
 // Flushes and stops the background thread; logging after this is dropped.
 void shutdown();
