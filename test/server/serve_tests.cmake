@@ -7,3 +7,10 @@ foreach(group http tls startup rotation shutdown concurrency)
   set_tests_properties(serve_${group} PROPERTIES LABELS "integration" TIMEOUT 120)
 endforeach()
 set_tests_properties(serve_concurrency PROPERTIES RUN_SERIAL TRUE)
+
+# Pure pieces of the server (log rendering, metrics exposition).
+add_executable(serve_units_test serve_units_test.cpp)
+target_link_libraries(serve_units_test PRIVATE dsw_server doctest::doctest)
+dsw_target(serve_units_test)
+add_test(NAME serve_units COMMAND serve_units_test)
+set_tests_properties(serve_units PROPERTIES LABELS "unit" TIMEOUT 60)
