@@ -1,6 +1,7 @@
 #include "dsw/handler.h"
 
 #include "dsw/admission.h"
+#include "review_internal.h"
 
 namespace dsw {
 
@@ -57,7 +58,7 @@ Response handle(Endpoint endpoint, const Request& request, const Options& option
 
 Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) {
   Outcome out;
-  auto decoded = decode_review(body, options);
+  auto decoded = detail::decode_review_for_admission(body, options);
   if (auto* err = std::get_if<DecodeError>(&decoded)) {
     out.http_status = 400;
     out.body = err->message;

@@ -2,6 +2,7 @@
 
 #include "dsw/json_limits.h"
 #include "json_access.h"
+#include "review_internal.h"
 
 namespace dsw {
 
@@ -9,13 +10,15 @@ namespace {
 
 using detail::member;
 
-std::string string_member(const nlohmann::json& obj, const char* key) {
+std::string owned_string_member(const nlohmann::json& obj, const char* key) {
   return std::string(detail::string_member(obj, key));
 }
 
 }  // namespace
 
-DecodeResult decode_review(std::string_view body, const Options& options) {
+namespace detail {
+
+std::optional<DecodeError> check_raw_body(std::string_view body, const Options& options) {
   if (json_nesting_depth(body, options.max_depth) > options.max_depth) {
     return DecodeError{"request body nests JSON deeper than " + std::to_string(options.max_depth) +
                        " levels"};
@@ -26,6 +29,13 @@ DecodeResult decode_review(std::string_view body, const Options& options) {
     return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(nul + 1) +
                        ")"};
   }
+  return std::nullopt;
+}
+
+}  // namespace detail
+
+DecodeResult decode_review(std::string_view body, const Options& options) {
+  if (auto error = detail::check_raw_body(body, options)) return std::move(*error);
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(body.begin(), body.end());
@@ -35,14 +45,20 @@ DecodeResult decode_review(std::string_view body, const Options& options) {
   } catch (const nlohmann::json::out_of_range&) {  // a number beyond double's range: 1e400
     return DecodeError{"request body is not valid JSON (a number is out of range)"};
   }
+  return detail::request_from_document(std::move(doc));
+}
+
+namespace detail {
+
+DecodeResult request_from_document(nlohmann::json doc) {
   if (!doc.is_object()) return DecodeError{"request body is not a JSON object"};
 
-  std::string api_version = string_member(doc, "apiVersion");
+  std::string api_version = owned_string_member(doc, "apiVersion");
   if (api_version != "admission.k8s.io/v1" && api_version != "admission.k8s.io/v1beta1") {
     return DecodeError{
         "apiVersion must be admission.k8s.io/v1 or admission.k8s.io/v1beta1"};
   }
-  if (string_member(doc, "kind") != "AdmissionReview") {
+  if (owned_string_member(doc, "kind") != "AdmissionReview") {
     return DecodeError{"kind must be AdmissionReview"};
   }
   auto* req = member(doc, "request");
@@ -51,16 +67,16 @@ DecodeResult decode_review(std::string_view body, const Options& options) {
   }
   Request r;
   r.api_version = std::move(api_version);
-  r.uid = string_member(*req, "uid");
+  r.uid = owned_string_member(*req, "uid");
   if (r.uid.empty()) return DecodeError{"AdmissionReview request has no uid"};
   if (const auto* kind = member(*req, "kind"); kind != nullptr && kind->is_object()) {
-    r.kind.group = string_member(*kind, "group");
-    r.kind.version = string_member(*kind, "version");
-    r.kind.kind = string_member(*kind, "kind");
+    r.kind.group = owned_string_member(*kind, "group");
+    r.kind.version = owned_string_member(*kind, "version");
+    r.kind.kind = owned_string_member(*kind, "kind");
   }
-  r.operation = string_member(*req, "operation");
-  r.name = string_member(*req, "name");
-  r.namespace_ = string_member(*req, "namespace");
+  r.operation = owned_string_member(*req, "operation");
+  r.name = owned_string_member(*req, "name");
+  r.namespace_ = owned_string_member(*req, "namespace");
   if (const auto* dry = member(*req, "dryRun"); dry != nullptr && dry->is_boolean()) {
     r.dry_run = dry->get<bool>();
   }
@@ -69,5 +85,7 @@ DecodeResult decode_review(std::string_view body, const Options& options) {
   if (auto it = mreq.find("oldObject"); it != mreq.end()) r.old_object = std::move(*it);
   return r;
 }
+
+}  // namespace detail
 
 }  // namespace dsw
