@@ -189,6 +189,9 @@ DecodeResult decode_review_for_admission(std::string_view body, const Options& o
   // RapidJSON's fast stream reads up to a NUL byte: a copy of the body (which holds none,
   // check_raw_body() refused it) gets one. The buffer is kept per thread, so no allocation.
   thread_local std::string text;
+  // The SSE2 scanner reads aligned 16-byte blocks, up to 15 bytes past the NUL: keep them
+  // inside the buffer (found by fuzzing under AddressSanitizer).
+  text.reserve(body.size() + 16);
   text.assign(body.data(), body.size());
   PrunedBuilder builder;
   rapidjson::StringStream stream(text.c_str());
