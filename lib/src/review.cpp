@@ -23,11 +23,16 @@ std::optional<DecodeError> check_raw_body(std::string_view body, const Options& 
     return DecodeError{"request body nests JSON deeper than " + std::to_string(options.max_depth) +
                        " levels"};
   }
-  // nlohmann's lexer takes a NUL byte for the end of the text, so `{...}\0garbage` would
-  // parse; a raw NUL is never valid JSON (strings must escape it).
-  if (auto nul = body.find('\0'); nul != std::string_view::npos) {
-    return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(nul + 1) +
-                       ")"};
+  // A raw byte below 0x20 is valid JSON only as whitespace between tokens (tab, LF, CR); both
+  // readers need it refused here: nlohmann's lexer takes a NUL for the end of the text (so
+  // `{...}\0garbage` would parse), and RapidJSON 1.1.0's SSE2 string scanner lets 0x1A-0x1F
+  // through inside strings (its mask tests <= 0x19). Found by fuzzing.
+  const auto* p = reinterpret_cast<const unsigned char*>(body.data());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+      return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(i + 1) +
+                         ")"};
+    }
   }
   return std::nullopt;
 }
