@@ -37,7 +37,8 @@ void run_serve(benchmark::State& state, dsw::Endpoint endpoint) {
 void BM_ServeMutate(benchmark::State& state) { run_serve(state, dsw::Endpoint::Mutate); }
 void BM_ServeValidate(benchmark::State& state) { run_serve(state, dsw::Endpoint::Validate); }
 
-// decode_review() alone: how much of serve() is reading the review.
+// decode_review() alone: the public reader, nlohmann's parser over the whole document. serve()
+// reads with RapidJSON instead (lib/src/review_fast.cpp); this shows what that saves.
 void BM_Decode(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::string body = dsw::bench::make_review(n);
