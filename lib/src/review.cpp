@@ -14,6 +14,25 @@ std::string owned_string_member(const nlohmann::json& obj, const char* key) {
   return std::string(detail::string_member(obj, key));
 }
 
+bool is_control(unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; }
+
+// The offset of the first byte below 0x20 other than tab, LF and CR, or npos. Blocks of 64 bytes
+// are tested without branches (the compiler vectorises the inner loop): ~1 instruction per byte
+// instead of ~10 for a byte-by-byte search, on every request body.
+std::size_t first_control_byte(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::size_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    unsigned bad = 0;
+    for (std::size_t k = 0; k < 64; ++k) bad |= is_control(p[i + k]) ? 1u : 0u;
+    if (bad != 0) break;
+  }
+  for (; i < n; ++i)
+    if (is_control(p[i])) return i;
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 namespace detail {
@@ -27,12 +46,9 @@ std::optional<DecodeError> check_raw_body(std::string_view body, const Options& 
   // readers need it refused here: nlohmann's lexer takes a NUL for the end of the text (so
   // `{...}\0garbage` would parse), and RapidJSON 1.1.0's SSE2 string scanner lets 0x1A-0x1F
   // through inside strings (its mask tests <= 0x19). Found by fuzzing.
-  const auto* p = reinterpret_cast<const unsigned char*>(body.data());
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
-      return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(i + 1) +
-                         ")"};
-    }
+  if (std::size_t i = first_control_byte(body); i != std::string_view::npos) {
+    return DecodeError{"request body is not valid JSON (error at byte " + std::to_string(i + 1) +
+                       ")"};
   }
   return std::nullopt;
 }
