@@ -1,0 +1,91 @@
+"""Helpers of the hostile-input, soak and availability tests (hostile_test.py, soak_test.py) on top
+of serve_support: the server's memory and file descriptors read from /proc, and "is it still
+well?" — a good review answered correctly and the resident set under a bound."""
+import copy
+import json
+import os
+import time
+
+from serve_support import basic_review, check, decode_patch
+
+# The resident-set bound after every hostile input. The server idles at ~11 MiB; one legitimate
+# review at the 7 MiB limit (body + parsed document + answer) briefly needs ~25 MiB more. 64 MiB
+# leaves that room and stays at half the chart's 128Mi container limit, so an input that costs
+# memory in proportion to what the client sends (not to what the server accepts) trips it.
+RSS_BOUND_KIB = 64 * 1024
+
+
+def proc_status(pid, field):
+    """A numeric field of /proc/PID/status (VmRSS and VmHWM are in KiB; Threads), or None when the
+    process is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def rss_kib(pid):
+    return proc_status(pid, "VmRSS")
+
+
+def peak_rss_kib(pid):
+    """VmHWM: the highest resident set the process ever had, so a spike between samples counts."""
+    return proc_status(pid, "VmHWM")
+
+
+def open_fds(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return None
+
+
+def threads(pid):
+    return proc_status(pid, "Threads")
+
+
+def good_review_ok(srv, uid):
+    """Sends basic-usage to /mutate on a new connection; True when the answer is 200, echoes
+    `uid`, allows and carries the one documented defaulting patch."""
+    rv = basic_review()
+    rv["request"]["uid"] = uid
+    try:
+        status, _, data = srv.review("/mutate", rv)
+        out = json.loads(data)["response"] if status == 200 else {}
+    except (OSError, ValueError, KeyError) as e:
+        print("    good review failed: %r" % e)
+        return False
+    patch = decode_patch(out) or []
+    return (status == 200 and out.get("uid") == uid and out.get("allowed") is True
+            and len(patch) == 1 and patch[0].get("value", {}).get("viewType") == "NEW_AND_OLD_IMAGES")
+
+
+_seq = [0]
+
+
+def still_well(srv, after):
+    """The checks that follow every hostile input: the process is alive, a good review is
+    answered correctly, and neither its resident set now nor its peak passed RSS_BOUND_KIB."""
+    _seq[0] += 1
+    alive = srv.proc.poll() is None
+    check(alive, "after %s: the server is still running (rc=%s)" % (after, srv.proc.poll()))
+    if not alive:
+        return False
+    t = time.perf_counter()
+    ok = good_review_ok(srv, "well-%d" % _seq[0])
+    dt = time.perf_counter() - t
+    check(ok and dt < 1.0, "after %s: a good review is answered correctly (%.0f ms)" % (after, dt * 1000))
+    rss, peak = rss_kib(srv.proc.pid), peak_rss_kib(srv.proc.pid)
+    check(rss is not None and peak is not None and rss < RSS_BOUND_KIB and peak < RSS_BOUND_KIB,
+          "after %s: RSS %s KiB, peak %s KiB, both under %d KiB" % (after, rss, peak, RSS_BOUND_KIB))
+    return ok
+
+
+def review_with_uid(template, uid):
+    rv = copy.deepcopy(template)
+    rv["request"]["uid"] = uid
+    return rv
