@@ -22,3 +22,6 @@ cmake --build "$BUILD_DIR" -j "$JOBS"
 
 section "tests"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 600
+
+section "benchmarks (smoke: they build and run; speed is not judged)"
+BUILD_DIR=build-bench scripts/bench-smoke.sh
