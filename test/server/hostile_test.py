@@ -19,9 +19,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serve_support import (HOST, Server, basic_review, check, client_context, finish,  # noqa: E402
+from serve_support import (Server, basic_review, check, client_context, finish,  # noqa: E402
                            make_certs, read_http_response, tls_socket, tmpdir)
-from hostile_support import (good_review_ok, open_fds, peak_rss_kib, still_well,  # noqa: E402
+from hostile_support import (good_review_ok, open_fds, still_well,  # noqa: E402
                              review_with_uid)
 
 BINARY = None
