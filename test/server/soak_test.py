@@ -44,7 +44,7 @@ sys.path.insert(0, HERE)
 from serve_support import (FIXTURES, HOST, Server, basic_review, cert_info, check,  # noqa: E402
                            decode_patch, finish, make_certs, review_for, tmpdir)
 from serve_test import Load, reloads, swap_data, wait_for  # noqa: E402
-from hostile_support import open_fds, rss_kib, threads as thread_count  # noqa: E402
+from hostile_support import SANITIZER, open_fds, rss_kib, threads as thread_count  # noqa: E402
 
 MARK = "SOAKUIDMARK"
 REVIEWS_TOTAL = "dynamodb_streams_webhook_admission_requests_total"
@@ -226,6 +226,11 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=600, help="give up (and fail) after this")
     ap.add_argument("--threads", type=int, default=4, help="wrk threads = connections")
     args = ap.parse_args()
+    if SANITIZER:
+        # Several times slower, and ASan's quarantine keeps growing by design: a tenth of the
+        # count, and no RSS flatness check (fds and every answer are still checked).
+        args.requests = max(10000, args.requests // 10)
+        print("sanitizer build (%s): %d requests, RSS flatness not checked" % (SANITIZER, args.requests))
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk; scripts/install-deps.sh)")
         sys.exit(1)
@@ -370,7 +375,8 @@ def main():
             growth = (end - base) / base
             print("  %s: after warm-up %.0f, at the end %.0f (%+.1f%%), min %d, max %d over %d samples"
                   % (what, base, end, growth * 100, lo, hi, len(samples)))
-            check(growth < 0.10, "%s flat after warm-up: %+.1f%% (< 10%%)" % (what, growth * 100))
+            if idx == 2 or not SANITIZER:
+                check(growth < 0.10, "%s flat after warm-up: %+.1f%% (< 10%%)" % (what, growth * 100))
         th = [s[3] for s in samples if s[3] is not None]
         print("  threads: min %d, max %d" % (min(th), max(th)))
         step = max(1, len(samples) // 20)
