@@ -73,6 +73,17 @@ streams::Findings validate_application(const json& app, const json* old_app,
     }
   }
 
+  // An Application too large to evaluate every override selection is refused once, at the first
+  // override entry that was not evaluated.
+  for (const auto& site : sites) {
+    if (site.selection_evaluated) continue;
+    out.errors.push_back(field::forbidden(
+        site.path, "too many override entries and components to evaluate which components "
+                   "this entry selects (more than " +
+                       std::to_string(kMaxSelectionPairs) + " pairs)"));
+    break;
+  }
+
   for (const auto& site : sites) {
     for (std::size_t n = 0; n < site.traits.size(); ++n) {
       check_placement(site, n, options, out);

@@ -73,7 +73,7 @@ bool glob_match(std::string_view pattern, std::string_view name) {
 }
 
 bool ComponentSite::adds_trait() const {
-  if (source != Source::Override || selected.empty()) return false;
+  if (source != Source::Override || !selection_evaluated || selected.empty()) return false;
   for (const json* c : selected)
     if (has_streams_trait(*c)) return false;
   return true;
@@ -103,6 +103,7 @@ std::vector<ComponentSite> find_streams_traits(const json& app) {
 
   const json* policies = member(*spec, "policies");
   if (policies == nullptr || !policies->is_array()) return out;
+  std::size_t pairs_left = kMaxSelectionPairs;
   for (std::size_t k = 0; k < policies->size(); ++k) {
     const json& policy = (*policies)[k];
     if (string_member(policy, "type") != "override") continue;
@@ -119,7 +120,12 @@ std::vector<ComponentSite> find_streams_traits(const json& app) {
       auto traits = streams_traits(oc, p, at, true);
       if (traits.empty()) continue;
       ComponentSite site{ComponentSite::Source::Override, p, at, &oc, std::move(traits), {}};
-      if (components != nullptr && components->is_array()) {
+      if (components != nullptr && components->is_array() &&
+          components->size() > pairs_left) {
+        site.selection_evaluated = false;
+        pairs_left = 0;
+      } else if (components != nullptr && components->is_array()) {
+        pairs_left -= components->size();
         std::string_view name = string_member(oc, "name");
         std::string_view type = string_member(oc, "type");
         for (const auto& base : *components) {

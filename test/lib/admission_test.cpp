@@ -175,3 +175,24 @@ TEST_CASE("UPDATE: the view type of an enabled stream cannot change") {
                               0) == 0);
   }
 }
+
+TEST_CASE("override selection work is bounded") {
+  // 2,000 override entries x 6,000 components = 12 million pairs, over the 10 million bound.
+  json components = json::array();
+  for (int i = 0; i < 6000; ++i) components.push_back(json{{"name", "c" + std::to_string(i)}});
+  json entries = json::array();
+  for (int i = 0; i < 2000; ++i)
+    entries.push_back(json{{"name", "*x" + std::to_string(i)}, {"traits", {streams_trait()}}});
+  json app = application(components, {json{{"type", "override"}, {"properties", {{"components", entries}}}}});
+  auto errs = errors_of(app);
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].rfind("spec.policies[0].properties.components[1666]: Forbidden: too many override "
+                      "entries and components",
+                      0) == 0);
+  CHECK(default_application(app).empty());
+  SUBCASE("below the bound everything is evaluated") {
+    entries.erase(entries.begin() + 1000, entries.end());
+    json small = application(components, {json{{"type", "override"}, {"properties", {{"components", entries}}}}});
+    CHECK(errors_of(small).empty());
+  }
+}

@@ -30,11 +30,20 @@ struct ComponentSite {
   std::vector<TraitSite> traits;
   // Override entries only: the base components the entry selects (by name glob and type).
   std::vector<const nlohmann::json*> selected;
+  // Override entries only: false when the selection was not evaluated because the Application
+  // has more (override entry, component) pairs than kMaxSelectionPairs; such an entry is never
+  // defaulted, and validation rejects the Application.
+  bool selection_evaluated = true;
 
   // Override entries only: true when KubeVela appends (rather than merges) the trait, that is
   // when the entry selects at least one component and none of them has a streams trait.
   bool adds_trait() const;
 };
+
+// At most this many (override entry, base component) pairs are matched per Application: a 3 MiB
+// body could otherwise hold tens of thousands of override entries and hundreds of thousands of
+// components, billions of glob matches. Real Applications stay many orders of magnitude below.
+inline constexpr std::size_t kMaxSelectionPairs = 10'000'000;
 
 // Every component entry (base or override) that holds at least one streams trait. Entries
 // and traits that are not of the expected shape are skipped: the CRD's schema owns shapes.
