@@ -10,6 +10,8 @@
 #include <memory>
 #include <mutex>
 
+#include "dsw/utf8.h"
+
 namespace dsw::logging {
 
 namespace {
@@ -60,33 +62,7 @@ spdlog::level::level_enum to_spd(Level l) {
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = 0;
-  unsigned min = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  unsigned cp = c & (0xFFu >> (n + 1));
-  for (std::size_t k = 1; k < n; ++k) {
-    auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3Fu);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
+std::size_t utf8_len(std::string_view s, std::size_t i) { return utf8::decode(s, i).length; }
 
 // Appends `s` escaped for a JSON string (without quotes). Invalid UTF-8 becomes U+FFFD.
 void append_escaped(std::string& out, std::string_view s) {

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dsw/utf8.h"
+
 namespace dsw::field {
 
 // ---------------------------------------------------------------------------------------------
@@ -133,38 +135,6 @@ FieldError required(const Path& p, std::string detail) {
 
 namespace {
 
-// Decodes one UTF-8 sequence at s[i]; returns the rune and its length, or length 0 when the
-// bytes are not valid UTF-8 (overlong, surrogate, out of range, truncated).
-std::pair<char32_t, std::size_t> decode_utf8(std::string_view s, std::size_t i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  std::size_t n;
-  char32_t r;
-  if (c < 0x80) return {c, 1};
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-    r = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    r = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    r = c & 0x07;
-  } else {
-    return {0, 0};
-  }
-  if (i + n > s.size()) return {0, 0};
-  for (std::size_t k = 1; k < n; ++k) {
-    unsigned char cc = b(i + k);
-    if ((cc & 0xC0) != 0x80) return {0, 0};
-    r = (r << 6) | (cc & 0x3F);
-  }
-  if ((n == 3 && r < 0x800) || (n == 4 && (r < 0x10000 || r > 0x10FFFF)) ||
-      (r >= 0xD800 && r <= 0xDFFF))
-    return {0, 0};
-  return {r, n};
-}
-
 // An approximation of Go's unicode.IsPrint for runes above ASCII: everything is printable
 // except the C1 controls, the non-ASCII spaces, and the format and separator characters that
 // can reorder or hide text.
@@ -254,7 +224,7 @@ std::string go_quote(std::string_view s) {
       ++i;
       continue;
     }
-    auto [r, n] = decode_utf8(s, i);
+    auto [r, n] = utf8::decode(s, i);
     if (n == 0) {
       append_hex(out, "\\x", c, 2);
       ++i;

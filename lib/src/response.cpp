@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "dsw/utf8.h"
+
 namespace dsw {
 
 Response Response::Allowed() { return Response(); }
@@ -61,21 +63,7 @@ Response& Response::with_warnings(std::vector<std::string> warnings) {
 
 namespace {
 
-// Length of a valid UTF-8 sequence at s[i], or 0.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-  auto c = static_cast<unsigned char>(s[i]);
-  std::size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
-                                                          : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
-  auto c1 = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
-  if (n == 3 && c == 0xE0 && c1 < 0xA0) return 0;  // overlong
-  if (n == 3 && c == 0xED && c1 >= 0xA0) return 0;  // surrogate
-  if (n == 4 && c == 0xF0 && c1 < 0x90) return 0;  // overlong
-  if (n == 4 && c == 0xF4 && c1 >= 0x90) return 0;  // > U+10FFFF
-  return n;
-}
+std::size_t utf8_len(std::string_view s, std::size_t i) { return utf8::decode(s, i).length; }
 
 }  // namespace
 
