@@ -15,7 +15,6 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
-constexpr std::string_view kBinaryTag = "tag:yaml.org,2002:binary";
 constexpr std::string_view kIntTag = "tag:yaml.org,2002:int";
 constexpr std::string_view kFloatTag = "tag:yaml.org,2002:float";
 constexpr std::string_view kBoolTag = "tag:yaml.org,2002:bool";
