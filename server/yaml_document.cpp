@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 
 namespace dsw::yamldoc {
 
@@ -778,8 +780,56 @@ Error parse_error(const YAML::Exception& e, int line_offset) {
                e.mark.is_null() ? 0 : e.mark.column + 1);
 }
 
+// Receives the parser's events and keeps nothing: for walking a stream without building it.
+struct IgnoreEvents : YAML::EventHandler {
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// Refuses a stream on which YAML::LoadAll() would never return. yaml-cpp 0.7 reports an empty
+// document for a stray top-level ',' (`{},`, `[],`, `"x",`, `- a\n,`) without consuming it,
+// again and again, allocating a node each time until memory runs out (jbeder/yaml-cpp#1040,
+// fixed after 0.7). Walking the stream with a parser that builds nothing finds that in linear
+// time: a document that starts where the previous one started consumed nothing, and a stream
+// cannot hold more documents than it has bytes (+1 as a margin).
+void check_parser_progresses(const std::string& text, int line_offset) {
+  struct Marks : IgnoreEvents {
+    void OnDocumentStart(const YAML::Mark& m) override {
+      previous = current;
+      current = m;
+      ++documents;
+    }
+    YAML::Mark previous = YAML::Mark::null_mark();
+    YAML::Mark current = YAML::Mark::null_mark();
+    std::size_t documents = 0;
+  } marks;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  while (parser.HandleNextDocument(marks)) {
+    bool stuck = !marks.previous.is_null() && marks.previous.pos == marks.current.pos;
+    if (!stuck && marks.documents <= text.size() + 1) continue;
+    const YAML::Mark& at = marks.current;
+    bool comma = at.pos >= 0 && static_cast<std::size_t>(at.pos) < text.size() &&
+                 text[static_cast<std::size_t>(at.pos)] == ',';
+    throw Error(comma ? "unexpected ',' outside a flow collection ([...] or {...})"
+                      : "the YAML parser makes no progress here",
+                at.line + 1 + line_offset, at.column + 1);
+  }
+}
+
+// Every document of a YAML stream, as yaml-cpp reads it. Throws Error on a syntax error.
 std::vector<YAML::Node> load_all(const std::string& text, int line_offset) {
   try {
+    check_parser_progresses(text, line_offset);
     return YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
     throw parse_error(e, line_offset);
@@ -864,8 +914,8 @@ std::vector<std::optional<std::string>> document_sources(std::string_view text,
   for (const auto& chunk : chunks) {
     std::vector<YAML::Node> piece;
     try {
-      piece = YAML::LoadAll(chunk);
-    } catch (const YAML::Exception&) {
+      piece = load_all(chunk, 0);
+    } catch (const Error&) {
       return {};
     }
     if (piece.empty()) continue;

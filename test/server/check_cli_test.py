@@ -294,6 +294,21 @@ class Failures(unittest.TestCase):
         self.assertEqual((code, out), (2, ""))
         self.assertRegex(err, "^" + re.escape(path) + r":7:\d+: ")
 
+    def test_stray_top_level_comma_exits_2_instead_of_hanging(self):
+        # yaml-cpp 0.7's LoadAll() loops forever on these (jbeder/yaml-cpp#1040).
+        path = fixture("stray-comma.yaml")
+        code, out, err = run(path, timeout=30)
+        self.assertEqual((code, out), (2, ""))
+        self.assertRegex(err, "^" + re.escape(path) + r":6:69: unexpected ','")
+        for data in [b"{},", b"[],", b"{},{},", b",", b'"x",', b"- a\n,\n"]:
+            with self.subTest(data):
+                code, out, err = run("-", stdin=data, timeout=30)
+                self.assertEqual((code, out), (2, ""), err)
+                self.assertRegex(err, r"^<stdin>:\d+:\d+: unexpected ','")
+        # A ',' in a plain scalar is text.
+        code, out, err = run("-", stdin=b"a,", timeout=30)
+        self.assertEqual((code, out), (0, "a,\n"), err)
+
     def test_usage_errors_exit_2(self):
         for args in [[], ["--bogus", "x.yaml"], ["--output", "xml", "x.yaml"], ["-", "-"]]:
             with self.subTest(args):

@@ -248,3 +248,31 @@ TEST_CASE("the input must be printable UTF-8 text") {
   CHECK(error_of(std::string("a: \0\n", 5)) == "1: control character U+0000 is not allowed in YAML");
   CHECK(error_of("a: \"\\x01 is fine escaped\"\n") == "no error");
 }
+
+TEST_CASE("a stray top-level ',' is a syntax error, not an endless loop (yaml-cpp#1040)") {
+  // yaml-cpp 0.7's LoadAll() never returns on these; load_stream() must refuse them.
+  CHECK(error_of("{},") == "1: unexpected ',' outside a flow collection ([...] or {...})");
+  CHECK(error_of("[],") == "1: unexpected ',' outside a flow collection ([...] or {...})");
+  CHECK(error_of("{},{},") == "1: unexpected ',' outside a flow collection ([...] or {...})");
+  CHECK(error_of(",") == "1: unexpected ',' outside a flow collection ([...] or {...})");
+  CHECK(error_of("\"x\",") == "1: unexpected ',' outside a flow collection ([...] or {...})");
+  CHECK(error_of("{\"a\": 1},\n") == "1: unexpected ',' outside a flow collection ([...] or {...})");
+  CHECK(error_of("a: 1\n---\n- a\n,\n") ==
+        "4: unexpected ',' outside a flow collection ([...] or {...})");
+  try {
+    yd::load_stream("x: 1\n---\n[1],\n");
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.line == 3);
+    CHECK(e.column == 4);
+  }
+  // A ',' inside a plain scalar is text, and multi-document streams still read.
+  CHECK(load_json("a,") == json("a,"));
+  auto docs = yd::load_stream("a: 1\n---\n---\nb: [1, 2]\n...\n--- {c: 3}\n");
+  REQUIRE(docs.size() == 4);
+  CHECK(yd::to_json(docs[0].node) == json({{"a", 1}}));
+  CHECK(docs[1].node.IsNull());
+  CHECK(yd::to_json(docs[2].node) == json({{"b", {1, 2}}}));
+  CHECK(yd::to_json(docs[3].node) == json({{"c", 3}}));
+  CHECK(yd::load_stream("[1]\n[2]\n{}\n").size() == 3);
+}
