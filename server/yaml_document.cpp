@@ -449,6 +449,25 @@ bool plain_ok(std::string_view s) {
   return !has_troublesome(s);
 }
 
+// Whether the text of a scalar read as plain (which kubectl types as a string) reads back as the
+// same string when written plain as a block mapping key or value. Not always: the scalar may
+// come from a flow collection (`{a: b: c}`), span lines (folded into a line break), hold a CR,
+// a BOM or other code points yaml-cpp takes in as text, or start with `---`. The same rules
+// apply to keys and values.
+bool plain_text_keeps(std::string_view s) {
+  if (plain_ok(s)) return true;
+  // What plain_ok() refuses only to be safe for strings of any origin, such as a leading digit
+  // (2024-01-01, 1.2.3, 10Gi), is kept as written; everything else is refused as there.
+  if (s.empty() || s == "<<" || s.front() == ' ' || s.back() == ' ' || s.back() == ':') return false;
+  if (std::string_view("?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) return false;
+  if (s.front() == '-' && (s.size() == 1 || s[1] == ' ')) return false;
+  if (s.substr(0, 3) == "---" || s.substr(0, 3) == "...") return false;
+  if (s.find(": ") != std::string_view::npos || s.find(" #") != std::string_view::npos ||
+      s.find('\t') != std::string_view::npos || s.find('\n') != std::string_view::npos)
+    return false;
+  return !has_troublesome(s);  // CR, NEL, U+2028/9, BOM, other controls
+}
+
 bool literal_ok(std::string_view s) {
   if (s.find('\n') == std::string_view::npos || s.find('\r') != std::string_view::npos) return false;
   if (s.front() == ' ' || s.front() == '\t' || s.front() == '\n') return false;
@@ -515,8 +534,12 @@ std::string string_scalar(std::string_view s, int block_indent) {
 // A scalar or null node as YAML text (see string_scalar for block_indent).
 std::string scalar_text(const YAML::Node& n, int block_indent) {
   if (n.IsNull()) return n.Tag() == kStrTag ? "\"\"" : "null";
-  if (n.Tag() == kPlainTag) return n.Scalar();  // read as plain: written back as it was
   Typed t = type_of(n);
+  if (n.Tag() == kPlainTag) {
+    // Read as plain: written back as it was (a number keeps its form, 1.10 stays 1.10), unless
+    // that text would read differently in a block mapping; such strings are quoted.
+    if (t.kind != ScalarKind::String || plain_text_keeps(n.Scalar())) return n.Scalar();
+  }
   if (t.kind == ScalarKind::String) return string_scalar(t.value.get_ref<const std::string&>(), block_indent);
   return t.text;
 }

@@ -203,6 +203,22 @@ class Documents(unittest.TestCase):
         self.assertEqual(list(ann), ["port", "version", "quoted-bool", "quoted-null", "empty",
                                      "big", "greeting", "two-lines", "colon"])
 
+    def test_rewritten_keys_read_back_as_they_were(self):
+        # Keys yaml-cpp reads as plain text that a plain key cannot hold: a line break, a
+        # leading ---, a byte-order mark. The rewritten Application must keep them.
+        text = read(example("basic-usage.yaml"))
+        self.assertIn("\nmetadata:\n", text)
+        text = text.replace("\nmetadata:\n", "\nmetadata:\n  annotations:\n"
+                            "    ? two\n\n      lines\n    : a\n"
+                            "    ? --- dashes\n    : b\n"
+                            "    \ufeffbom: c\n", 1)
+        code, out, err = run("-", stdin=text.encode())
+        self.assertEqual(code, 0, err)
+        app = yaml.safe_load(out)
+        self.assertEqual(trait_props(app), {"enabled": True, "viewType": "NEW_AND_OLD_IMAGES"})
+        self.assertEqual(app["metadata"]["annotations"],
+                         {"two\nlines": "a", "--- dashes": "b", "\ufeffbom": "c"})
+
     def test_list_items_are_checked(self):
         app = yaml.safe_load(read(example("basic-usage.yaml")))
         cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}

@@ -276,3 +276,49 @@ TEST_CASE("a stray top-level ',' is a syntax error, not an endless loop (yaml-cp
   CHECK(yd::to_json(docs[3].node) == json({{"c", 3}}));
   CHECK(yd::load_stream("[1]\n[2]\n{}\n").size() == 3);
 }
+
+TEST_CASE("keys and values read as plain are quoted when their text would not read back") {
+  // Keys (and values) yaml-cpp reads as plain text that a plain block scalar cannot hold: a CR
+  // (yaml-cpp keeps it as text), a line break (multi-line plain scalars fold into one), a
+  // leading `---`, a byte-order mark.
+  const std::vector<std::string> inputs{
+      "a\rb: 1\n",       "x\r\r: 1\n",         "? a\n\n  b\n: 1\n",     "  --- x: 1\n",
+      "? --- x\n: 1\n",  "a: 1\n\xEF\xBB\xBF" "b: 2\n", "? \xEF\xBB\xBF" "b\n: 2\n",
+      "k: a\r\r\n",      "k: a\n\n  b\n",       "0\r\r\r\r<<: \r\r"};
+  for (const auto& text : inputs) {
+    CAPTURE(text);
+    auto docs = yd::load_stream(text);
+    REQUIRE(docs.size() == 1);
+    const json j = yd::to_json(docs[0].node);
+    const std::string yaml = yd::to_yaml_text(docs[0].node);
+    CAPTURE(yaml);
+    CHECK(load_json(yaml) == j);
+  }
+  // The same rules for a key as for a value, whatever the text: nodes tagged as read plain.
+  const std::vector<std::string> texts{
+      "a: b", "a\nb", "a\rb", "a\r", "\rb", "--- a", "---", "...", "... a", "\xEF\xBB\xBF" "k",
+      "k\xEF\xBB\xBF", "a #b", " a", "a ", "- a", "-", "? a", ": a", "a:", "a\tb", "#a", "&a",
+      "*a", "!a", "|a", ">a", "%a", "@a", "`a", "{a", "[a", "a\xC2\x85" "b", "a\xE2\x80\xA8" "b",
+      "<<", "'a", "\"a"};
+  for (const auto& s : texts) {
+    CAPTURE(s);
+    YAML::Node key(s), value(s);
+    key.SetTag("?");
+    value.SetTag("?");
+    YAML::Node map(YAML::NodeType::Map);
+    map.force_insert(key, "as key");
+    YAML::Node v_key("v");
+    v_key.SetTag("?");
+    map.force_insert(v_key, value);
+    YAML::Node root(YAML::NodeType::Map);
+    YAML::Node nested_key("nested");
+    nested_key.SetTag("?");
+    root.force_insert(nested_key, map);
+    const std::string yaml = yd::to_yaml_text(root);
+    CAPTURE(yaml);
+    CHECK(load_json(yaml) == json({{"nested", {{s, "as key"}, {"v", s}}}}));
+  }
+  // What reads back the same stays as it was written.
+  auto docs = yd::load_stream("2024-01-01: 1.2.3\n10Gi: a:b\nyEs: x,y\n");
+  CHECK(yd::to_yaml_text(docs[0].node) == "2024-01-01: 1.2.3\n10Gi: a:b\nyEs: x,y\n");
+}
