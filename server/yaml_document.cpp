@@ -565,6 +565,9 @@ void emit_value_after_indicator(const YAML::Node& v, int indent, std::string& ou
   }
 }
 
+// Longest key text written as an implicit key `key: value` (bytes; YAML allows 1024 characters).
+constexpr std::size_t kMaxImplicitKey = 1000;
+
 void emit(const YAML::Node& n, int indent, bool inline_first, std::string& out) {
   bool first = true;
   auto pad = [&] {
@@ -574,7 +577,14 @@ void emit(const YAML::Node& n, int indent, bool inline_first, std::string& out) 
   if (n.IsMap()) {
     for (const auto& kv : n) {
       pad();
-      out += scalar_text(kv.first, -1);
+      std::string key = scalar_text(kv.first, -1);
+      if (key.size() > kMaxImplicitKey) {
+        // Too long for an implicit key (YAML and yaml-cpp stop at 1024 characters): explicit.
+        out += "? " + key + "\n";
+        out.append(static_cast<std::size_t>(indent), ' ');
+      } else {
+        out += key;
+      }
       out.push_back(':');
       const YAML::Node& v = kv.second;
       if (v.IsSequence() && v.size() > 0) {

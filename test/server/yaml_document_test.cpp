@@ -322,3 +322,25 @@ TEST_CASE("keys and values read as plain are quoted when their text would not re
   auto docs = yd::load_stream("2024-01-01: 1.2.3\n10Gi: a:b\nyEs: x,y\n");
   CHECK(yd::to_yaml_text(docs[0].node) == "2024-01-01: 1.2.3\n10Gi: a:b\nyEs: x,y\n");
 }
+
+TEST_CASE("keys too long for an implicit key are written as explicit keys") {
+  // YAML (and yaml-cpp) allow `key: value` only for keys up to 1024 characters.
+  const std::string k(1100, 'k');
+  for (const std::string& text :
+       {"? " + k + "\n: 1\n", "? " + k + "\n:\n  a: 1\n", "? " + k + "\n:\n- a\n- b\n",
+        "- ? " + k + "\n  : [1]\n  b: {}\n- x: {c: [1, {? " + k + " : z}]}\n",
+        "? \"" + k + "\\n\"\n: 1\n"}) {
+    CAPTURE(text);
+    auto docs = yd::load_stream(text);
+    const std::string yaml = yd::to_yaml_text(docs[0].node);
+    CAPTURE(yaml);
+    CHECK(load_json(yaml) == yd::to_json(docs[0].node));
+  }
+  CHECK(reemit({{k, {{"a", k}}}}) == json({{k, {{"a", k}}}}));
+  // A key of many escaped characters is long once written (quoted, each CR takes two bytes).
+  const std::string crs(600, '\r');
+  CHECK(reemit({{crs, 1}}) == json({{crs, 1}}));
+  // Shorter keys stay implicit.
+  const std::string k900(900, 'k');
+  CHECK(yd::to_yaml_text(yd::from_json({{k900, 1}})) == "\"" + k900 + "\": 1\n");
+}
