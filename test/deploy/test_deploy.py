@@ -171,6 +171,14 @@ def scenarios(tools, tmp):
                                 "caBundle": ca_pem}}, f)
     add("existingSecret", ["-f", existing], files=[existing])
     add("replicaCount=1", ["--set", "replicaCount=1"], [("replicaCount", 1)])
+    add("clientCA-configMap",
+        ["--set", "tls.clientCA.enabled=true", "--set", "tls.clientCA.existingConfigMap=apiserver-client-ca"],
+        [("tls.clientCA.enabled", True), ("tls.clientCA.existingConfigMap", "apiserver-client-ca")])
+    add("clientCA-secret",
+        ["--set", "tls.mode=certManager", "--set", "tls.clientCA.enabled=true",
+         "--set", "tls.clientCA.existingSecret=apiserver-client-ca", "--set", "tls.clientCA.key=client-ca.pem"],
+        [("tls.mode", "certManager"), ("tls.clientCA.enabled", True),
+         ("tls.clientCA.existingSecret", "apiserver-client-ca"), ("tls.clientCA.key", "client-ca.pem")])
     ha = os.path.join(here, "values-ha.yaml")
     add("ha", ["-f", ha], files=[ha])
     add("ignore",
@@ -361,6 +369,13 @@ def group_schema(tools, tmp):
         (["--set", "admission.unknownProperties=allow"], "unknownProperties", "an unsupported enforcement"),
         (["--set", "networkPolicy.enable=true"], "enable", "a misspelled nested key"),
         (["--set", "tls.mode=existingSecret"], "existingSecret", "existingSecret mode without its Secret"),
+        (["--set", "tls.clientCA.enable=true"], "enable", "a misspelled tls.clientCA key"),
+        (["--set", "tls.clientCA.existingConfigmap=ca"], "existingConfigmap", "tls.clientCA.existingConfigMap in the wrong case"),
+        (["--set", "tls.clientCA.enabled=true"], "clientCA", "tls.clientCA enabled without a CA source"),
+        (["--set", "tls.clientCA.enabled=true", "--set", "tls.clientCA.existingConfigMap=a",
+          "--set", "tls.clientCA.existingSecret=b"], "clientCA", "tls.clientCA with both a ConfigMap and a Secret"),
+        (["--set", "tls.clientCA.enabled=true", "--set", "tls.clientCA.existingSecret=b",
+          "--set", "tls.clientCA.key="], "key", "an empty tls.clientCA.key"),
     ]
     for args, needle, why in cases:
         p = tools.render_raw(args)
@@ -368,7 +383,8 @@ def group_schema(tools, tmp):
               f"values.schema.json rejects {why} ({' '.join(args)}): rc={p.returncode} "
               f"stderr={p.stderr.strip()[:300]!r}")
     for args in (["--set", "webhook.timeoutSeconds=10"], ["--set", "webhook.timeoutSeconds=1"],
-                 ["--set", "podDisruptionBudget.minAvailable=50%"]):
+                 ["--set", "podDisruptionBudget.minAvailable=50%"],
+                 ["--set", "tls.clientCA.existingConfigMap=ca"]):
         p = tools.render_raw(args)
         check(p.returncode == 0, f"accepts {' '.join(args)}: {p.stderr.strip()[:300]}")
     schema = json.load(open(os.path.join(tools.chart, "values.schema.json")))
@@ -516,8 +532,39 @@ def check_wiring(name, docs, values):
             check(vol.get("secretName") == src, f"[{name}] the mounted Secret is {src} (got {vol.get('secretName')})")
             items = {i["path"]: i["key"] for i in vol.get("items", [])} or {key: key}
             check(items.get(base) == key, f"[{name}] --{flag} reads key {key} of the Secret")
-    # probes over HTTPS on the webhook port
+    # the client CA (tls.clientCA) reaches --client-ca-file
+    cca = values["tls"].get("clientCA", {})
+    f = flags.get("client-ca-file")
+    if cca.get("enabled"):
+        check(f is not None and f.startswith("/"), f"[{name}] --client-ca-file is passed as an absolute path ({f})")
+        if f:
+            m = mounts.get(os.path.dirname(f))
+            check(m is not None and m.get("readOnly") is True and "subPath" not in m,
+                  f"[{name}] --client-ca-file {f} is on a read-only whole-directory mount")
+            vol = vols.get(m["name"], {}) if m else {}
+            if cca.get("existingConfigMap"):
+                src_obj, src_name = vol.get("configMap", {}), vol.get("configMap", {}).get("name")
+                want = cca["existingConfigMap"]
+            else:
+                src_obj, src_name = vol.get("secret", {}), vol.get("secret", {}).get("secretName")
+                want = cca["existingSecret"]
+            check(src_name == want, f"[{name}] the client CA mount is {want} (got {vol})")
+            check(m is None or m["name"] != "tls", f"[{name}] the client CA has its own volume")
+            items = {i["path"]: i["key"] for i in src_obj.get("items", [])} or {os.path.basename(f): os.path.basename(f)}
+            check(items.get(os.path.basename(f)) == cca.get("key", "ca.crt"),
+                  f"[{name}] --client-ca-file reads key {cca.get('key')} of {want}: {items}")
+    else:
+        check(f is None, f"[{name}] no --client-ca-file without tls.clientCA.enabled")
+        check(not any("configMap" in v for v in vols.values()) and len(vols) == 1,
+              f"[{name}] only the TLS volume without tls.clientCA: {sorted(vols)}")
+    # probes over HTTPS on the webhook port; TCP when client certificates are required (the kubelet
+    # presents none, so an HTTPS probe would never succeed)
     for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        if cca.get("enabled"):
+            t = ctr.get(probe, {})
+            check("httpGet" not in t and resolve_port(ctr, t.get("tcpSocket", {}).get("port")) == port,
+                  f"[{name}] {probe} is a TCP check of port {port} (client certificates required): {t}")
+            continue
         g = ctr.get(probe, {}).get("httpGet", {})
         check(g.get("path") == path and g.get("scheme") == "HTTPS" and resolve_port(ctr, g.get("port")) == port,
               f"[{name}] {probe} is GET {path} over HTTPS on port {port}: {g}")

@@ -57,6 +57,26 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/* Where the client CA comes from (tls.clientCA), as YAML {kind, name, key}; empty when off. */}}
+{{- define "dsw.clientCASource" -}}
+{{- $c := .Values.tls.clientCA | default dict -}}
+{{- if $c.enabled -}}
+{{- if and $c.existingConfigMap $c.existingSecret -}}
+{{- fail "tls.clientCA: set only one of existingConfigMap and existingSecret" -}}
+{{- else if $c.existingConfigMap -}}
+kind: ConfigMap
+name: {{ $c.existingConfigMap }}
+key: {{ $c.key | default "ca.crt" | quote }}
+{{- else if $c.existingSecret -}}
+kind: Secret
+name: {{ $c.existingSecret }}
+key: {{ $c.key | default "ca.crt" | quote }}
+{{- else -}}
+{{- fail "tls.clientCA.enabled needs tls.clientCA.existingConfigMap or tls.clientCA.existingSecret (the CA that signs the apiserver's client certificate)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The DNS names the serving certificate must cover, as a YAML list. */}}
 {{- define "dsw.dnsNames" -}}
 {{- $svc := include "dsw.serviceName" . -}}
