@@ -948,6 +948,113 @@ def group_serve(tools, tmp):
             proc.wait()
             check(False, "the server stops within 40 s of SIGTERM")
         log.close()
+    serve_client_ca(tools, tmp)
+
+
+def make_client_cert(tmp, tag):
+    """A CA and a client certificate (clientAuth) it signed, made with openssl."""
+    d = os.path.join(tmp, f"client-{tag}")
+    os.makedirs(d)
+    f = {k: os.path.join(d, k) for k in ("ca.key", "ca.crt", "client.key", "client.csr", "client.crt", "ext")}
+    with open(f["ext"], "w") as out:
+        out.write("extendedKeyUsage=clientAuth\n")
+    for args in (["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f["ca.key"], "-out", f["ca.crt"],
+                  "-days", "2", "-subj", f"/CN=client-ca-{tag}"],
+                 ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", f["client.key"], "-out", f["client.csr"],
+                  "-subj", "/CN=kube-apiserver"],
+                 ["x509", "-req", "-in", f["client.csr"], "-CA", f["ca.crt"], "-CAkey", f["ca.key"],
+                  "-CAcreateserial", "-out", f["client.crt"], "-days", "1", "-extfile", f["ext"]]):
+        rc, out = openssl(args)
+        if not check(rc == 0, f"openssl {args[0]}: {out.strip()[:200]}"):
+            return None
+    return f
+
+
+def serve_client_ca(tools, tmp):
+    """With tls.clientCA the chart's arguments make the server require a client certificate signed by
+    the mounted CA: the apiserver's (signed by it) gets answers, a client without one or with one from
+    another CA is refused in the handshake, and a plain TCP connect (the chart's probes) succeeds."""
+    _, docs = tools.render(["--set", "tls.clientCA.enabled=true",
+                            "--set", "tls.clientCA.existingConfigMap=apiserver-client-ca"])
+    files = check_selfsigned_secret("serve-clientCA", docs, tmp)
+    good, other = make_client_cert(tmp, "good"), make_client_cert(tmp, "other")
+    if not files or not good or not other:
+        return
+    args = container(by_kind(docs, "Deployment")[0])["args"]
+    port, run, replaced = free_port(), [], 0
+    for a in args:
+        if a.startswith("--port="):
+            a = f"--port={port}"
+        elif a.startswith("--tls-cert-file="):
+            a = f"--tls-cert-file={files['tls.crt']}"
+        elif a.startswith("--tls-private-key-file="):
+            a = f"--tls-private-key-file={files['tls.key']}"
+        elif a.startswith("--client-ca-file="):
+            a, replaced = f"--client-ca-file={good['ca.crt']}", replaced + 1
+        elif a.startswith("--shutdown-delay="):
+            a = "--shutdown-delay=0s"
+        run.append(a)
+    if not check(replaced == 1, "the chart passes --client-ca-file=PATH once with tls.clientCA"):
+        return
+    run.append("--bind-address=127.0.0.1")
+    svc = by_kind(docs, "Service")[0]["metadata"]["name"]
+    log = open(os.path.join(tmp, "serve-client-ca.log"), "w+")
+    proc = subprocess.Popen([tools.binary] + run, stdout=log, stderr=subprocess.STDOUT)
+
+    def call(client, method, path, body=None):
+        ctx = ssl.create_default_context(cafile=files["ca.crt"])
+        if client:
+            ctx.load_cert_chain(client["client.crt"], client["client.key"])
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c = http.client.HTTPSConnection(f"{svc}.{NS}.svc", port, context=ctx, timeout=5)
+        c.sock = ctx.wrap_socket(sock, server_hostname=f"{svc}.{NS}.svc")
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    try:
+        deadline, status = time.time() + 15, None
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                status, _ = call(good, "GET", "/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        log.seek(0)
+        check(status == 200, f"with the apiserver's client certificate, GET /readyz = {status}; log: {log.read()[-800:]}")
+        if status != 200:
+            return
+        review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                  "request": {"uid": "c-1", "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
+                              "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
+                              "namespace": "default", "name": "a", "operation": "CREATE", "userInfo": {"username": "test"},
+                              "object": {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
+                                         "metadata": {"name": "a", "namespace": "default"}, "spec": {"components": []}}}}
+        status, body = call(good, "POST", "/validate", json.dumps(review).encode())
+        check(status == 200 and b'"c-1"' in body, f"with a client certificate, POST /validate answers: {status} {body[:200]!r}")
+        for who, client in (("without a client certificate", None), ("with a certificate of another CA", other)):
+            try:
+                status, _ = call(client, "GET", "/healthz")
+                refused = False
+            except (ssl.SSLError, OSError) as e:
+                refused, status = True, repr(e)[:120]
+            check(refused, f"a client {who} is refused (got {status})")
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            check(True, "")
+        check(proc.poll() is None, "the server still runs after refused handshakes (the TCP probe connects)")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            check(False, "the server stops within 40 s of SIGTERM")
+        log.close()
 
 
 def render_notes(tools, tmp, extra):
@@ -1011,6 +1118,10 @@ def group_notes(tools, tmp):
     single = render_notes(tools, tmp, ["--set", "replicaCount=1"])
     check("WARNING" in single and "WARNING" not in notes, "NOTES warn about a single replica only when there is one")
     check("Ignore" not in notes and "REJECTED" in notes, "NOTES state what failurePolicy=Fail means")
+    cca = render_notes(tools, tmp, ["--set", "tls.clientCA.enabled=true",
+                                    "--set", "tls.clientCA.existingConfigMap=apiserver-client-ca"])
+    check("--cert" in cca and "ConfigMap apiserver-client-ca" in cca and "--cert" not in notes,
+          "with tls.clientCA, NOTES' curl presents a client certificate and name the CA's ConfigMap")
 
 
 # ---------------------------------------------------------------------------------------------
