@@ -16,7 +16,8 @@ keep-alive thread) checks uids and records which certificate each new handshake 
 Checks: at least --requests answers, zero wrong or failed (wrk socket errors, Lua mismatches,
 Python failures), one log line per review, both rotations picked up within 10 s and counted, and
 the resident set and open file descriptors flat after warm-up (the median of the samples in the
-last 15% of the run within 10% of the median of 50-65%; the first half is warm-up). Figures are
+last 15% of the run within 10% of the median of 50-65%, open fds within 10% or 4 fds, the
+client connections that may be opening or closing at a sample; the first half is warm-up). Figures are
 printed.
 
 Usage: soak_test.py BINARY [--requests N] [--max-seconds S] [--threads T]
@@ -375,8 +376,15 @@ def main():
             growth = (end - base) / base
             print("  %s: after warm-up %.0f, at the end %.0f (%+.1f%%), min %d, max %d over %d samples"
                   % (what, base, end, growth * 100, lo, hi, len(samples)))
-            if idx == 2 or not SANITIZER:
+            if idx == 1 and not SANITIZER:
                 check(growth < 0.10, "%s flat after warm-up: %+.1f%% (< 10%%)" % (what, growth * 100))
+            if idx == 2:
+                # Open fds are a small count (9 at rest) that moves with the client connections
+                # being opened or closed at the moment of a sample (wrk's Connection: close cases
+                # reconnect all the time, more so under a sanitizer): allow those 4 on top of
+                # 10%. A leak over thousands of fresh connections grows far past that.
+                check(end - base < max(0.10 * base, 4),
+                      "%s flat after warm-up: %.0f -> %.0f (< max(10%%, 4 fds))" % (what, base, end))
         th = [s[3] for s in samples if s[3] is not None]
         print("  threads: min %d, max %d" % (min(th), max(th)))
         step = max(1, len(samples) // 20)
