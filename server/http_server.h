@@ -1,10 +1,15 @@
-// The HTTPS side of `serve`: cpp-httplib's SSLServer, tuned for an admission webhook, with the
-// admission endpoints, probes, metrics, per-request logging and graceful shutdown.
+// The HTTPS side of `serve`: a few event-loop threads (epoll, non-blocking sockets, OpenSSL)
+// that read requests, answer them and keep connections alive, plus a small worker pool for large
+// reviews so that one 5 MiB Application never holds up the small ones behind it.
 //
-// cpp-httplib keeps one pool thread per connection for its whole keep-alive life, so the task
-// queue here is elastic (a thread per connection up to a high cap); keep-alive connections are
-// kept for many requests and longer than the apiserver's idle timeout (90 s), TCP_NODELAY is on,
-// and the listen backlog is raised above the library's 5.
+// Why not cpp-httplib: it runs one thread per connection, which costs a context switch, a
+// poll(2) and a read(2) per request and made the server as slow as a Go net/http webhook;
+// docs/performance.md has the profile and the numbers. HTTP parsing is in http_request.h.
+//
+// A request's path: accept → TLS handshake → read the head (at most 64 KiB, 431 beyond) →
+// check method, path and headers (405/404/411/413/415 without reading a body) → read the body
+// (Content-Length only) → dsw::serve() on the loop thread, or on a worker when the body is
+// large → write the answer → keep the connection for the next request.
 #pragma once
 
 #include <atomic>
@@ -25,27 +30,30 @@ struct ServerConfig {
   int port = 8443;  // 0: any free port (logged)
   std::size_t max_request_bytes = 7 * 1024 * 1024;
   Options options;
-  // Connection threads: kept warm / at most. Beyond the cap new connections wait in a queue.
-  std::size_t min_threads = 16;
-  std::size_t max_threads = 2048;
-  // Per-read/write socket timeouts (handshake, headers, body, answer).
+  // Event-loop threads; 0: one per CPU core (at most 8).
+  std::size_t loop_threads = 0;
+  // Threads that answer reviews larger than offload_bytes, off the event loops.
+  std::size_t worker_threads = 2;
+  std::size_t offload_bytes = 64 * 1024;
+  // Open connections at most; more are accepted and closed at once (and logged).
+  std::size_t max_connections = 10000;
+  // From a request's first byte to its last, and for writing an answer.
   std::time_t io_timeout_sec = 10;
   // Idle keep-alive connections are kept this long (the apiserver drops its own after 90 s).
   std::time_t keep_alive_timeout_sec = 120;
   std::size_t keep_alive_max_requests = 100000;
 };
 
-class Connections;
-
 class WebhookServer {
  public:
   WebhookServer(ServerConfig config, CertStore& certs, Metrics& metrics);
   ~WebhookServer();
 
-  // Binds the listening socket. Returns a one-line error, or nothing on success.
+  // Sets up TLS and binds the listening socket. Returns a one-line error, or nothing.
   std::optional<std::string> bind();
   int bound_port() const { return bound_port_; }
-  // Serves until stop(); returns false when the listener failed on its own.
+  // Serves until stop() and every connection is done; returns false when serving could not
+  // start.
   bool serve();
 
   // Readiness: the certificate is loaded (checked before construction), the listener is up and
@@ -53,13 +61,14 @@ class WebhookServer {
   bool ready() const { return listening_.load() && !shutting_down_.load(); }
   // First step of a graceful shutdown: /readyz answers 503, everything else keeps working.
   void begin_shutdown() { shutting_down_.store(true); }
-  // Stops accepting, closes idle keep-alive connections; in-flight requests finish and serve()
-  // returns once they are answered.
+  // Closes the listener and idle keep-alive connections; requests under way are answered (with
+  // `Connection: close`) and serve() returns once the last connection is closed.
   void stop();
   std::size_t open_connections() const;
 
- private:
   class Impl;
+
+ private:
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> listening_{false}, shutting_down_{false};
   int bound_port_ = 0;
