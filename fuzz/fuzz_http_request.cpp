@@ -7,10 +7,10 @@
 //    one call, and no earlier; the head it delimits ends with LF LF or LF CR LF;
 //  - parse_request_head, on the head (or on the whole input when no head was found):
 //    on success, the method is non-empty tchar; the path is printable ASCII without space or
-//    '?'; HTTP/1.0 or 1.1; a 1.1 request has a Host; a single valid Content-Length is the
-//    number its field's digits spell; the Content-Length fields are all counted; the
-//    Content-Type holds no control character; the same head with every CRLF turned into LF
-//    parses to the same request;
+//    '?'; HTTP/1.0 or 1.1; at most one Host field, and one on 1.1; a single valid
+//    Content-Length is the number its field's digits spell; the Content-Length fields are all
+//    counted; the Content-Type holds no control character; the same head with every CRLF
+//    turned into LF parses to the same request;
 //    on failure, the status is 400 or 505 with a non-empty one-line printable message;
 //  - append_response_head with the values parsed (or the error) writes a head that starts with
 //    "HTTP/1.1 ", ends with its only CRLF CRLF, and that find_head_end finds whole.
@@ -74,11 +74,11 @@ std::string printable(std::string_view s) {
   return out;
 }
 
-// The values of the Content-Length fields of a head that parse_request_head accepted, read
-// independently of it: lines split at LF (one CR before it dropped), leading empty lines and
-// the request line skipped, up to the first empty line.
-void content_length_fields(std::string_view head, int& count, std::string_view& last) {
-  count = 0;
+// How many fields named `lower_name` a head that parse_request_head accepted has, and the last
+// one's value, read independently of it: lines split at LF (one CR before it dropped), leading
+// empty lines and the request line skipped, up to the first empty line.
+int count_fields(std::string_view head, std::string_view lower_name, std::string_view& last) {
+  int count = 0;
   bool request_line_seen = false;
   while (!head.empty()) {
     std::size_t lf = head.find('\n');
@@ -92,11 +92,12 @@ void content_length_fields(std::string_view head, int& count, std::string_view& 
     if (line.empty()) break;
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    if (iequals_ascii(line.substr(0, colon), "content-length")) {
+    if (iequals_ascii(line.substr(0, colon), lower_name)) {
       ++count;
       last = trim(line.substr(colon + 1));
     }
   }
+  return count;
 }
 
 std::string crlf_to_lf(std::string_view s) {
@@ -177,9 +178,13 @@ void check_parse(std::string_view head, bool delimited) {
                    "a control character in the Content-Type: " + printable(h.content_type));
   }
 
-  int count = 0;
+  std::string_view host;
+  const int hosts = count_fields(head, "host", host);
+  DSW_FUZZ_CHECK(hosts <= 1 && h.has_host == (hosts == 1),
+                 std::to_string(hosts) + " Host fields accepted as has_host=" +
+                     std::to_string(h.has_host) + ": " + printable(input));
   std::string_view digits;
-  content_length_fields(head, count, digits);
+  const int count = count_fields(head, "content-length", digits);
   DSW_FUZZ_CHECK(count == h.content_length_headers,
                  std::to_string(count) + " Content-Length fields, counted " +
                      std::to_string(h.content_length_headers) + ": " + printable(input));
@@ -221,7 +226,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   DSW_FUZZ_CHECK(scanned <= size, "find_head_end's cursor went past the buffer");
 
   // The same bytes arriving in two or three reads.
-  const std::size_t cut = size == 0 ? 0 : (std::size_t{data[0]} * 257 + data[size - 1]) % (size + 1);
+  const std::size_t cut =
+      size == 0 ? 0 : (std::size_t{data[0]} * 257 + data[size - 1]) % (size + 1);
   const std::size_t third = size / 3;
   for (std::size_t chunked : {find_in_chunks(buf, {cut}), find_in_chunks(buf, {third, 2 * third}),
                               find_in_chunks(buf, {0, size / 2, size})}) {

@@ -285,7 +285,8 @@ TEST_CASE("Content-Length: only 1..19 plain digits are valid; every header is co
 TEST_CASE("Transfer-Encoding is noted, whatever its value") {
   CHECK(accepted(post_with("Transfer-Encoding: chunked\r\n")).transfer_encoding);
   CHECK(accepted(post_with("transfer-encoding: identity\r\n")).transfer_encoding);
-  http::RequestHead both = accepted(post_with("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"));
+  http::RequestHead both =
+      accepted(post_with("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"));
   CHECK(both.transfer_encoding);
   CHECK(both.content_length_headers == 1);
   CHECK_FALSE(accepted(post_with("Content-Length: 5\r\n")).transfer_encoding);
@@ -314,7 +315,8 @@ TEST_CASE("keep-alive: HTTP/1.1 unless close, HTTP/1.0 only with keep-alive") {
   CHECK_FALSE(
       accepted("GET / HTTP/1.1\r\nHost: a\r\nConnection: te\r\nConnection: close\r\n\r\n")
           .keep_alive);
-  CHECK(accepted("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, keep-alive\r\n\r\n").keep_alive);
+  CHECK(accepted("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, keep-alive\r\n\r\n")
+            .keep_alive);
   // Not a token of its own.
   CHECK(accepted("GET / HTTP/1.1\r\nHost: a\r\nConnection: closed\r\n\r\n").keep_alive);
 
