@@ -7,10 +7,10 @@
 //    one call, and no earlier; the head it delimits ends with LF LF or LF CR LF;
 //  - parse_request_head, on the head (or on the whole input when no head was found):
 //    on success, the method is non-empty tchar; the path is printable ASCII without space or
-//    '?'; HTTP/1.0 or 1.1; at most one Host field, and one on 1.1; a single valid
-//    Content-Length is the number its field's digits spell; the Content-Length fields are all
-//    counted; the Content-Type holds no control character; the same head with every CRLF
-//    turned into LF parses to the same request;
+//    '?'; HTTP/1.0 or 1.1; at most one Host field, and one on 1.1; no 100-continue on 1.0; a
+//    single valid Content-Length is the number its field's digits spell; the Content-Length
+//    fields are all counted; the Content-Type holds no control character; the same head with
+//    every CRLF turned into LF parses to the same request;
 //    on failure, the status is 400 or 505 with a non-empty one-line printable message;
 //  - append_response_head with the values parsed (or the error) writes a head that starts with
 //    "HTTP/1.1 ", ends with its only CRLF CRLF, and that find_head_end finds whole.
@@ -172,6 +172,8 @@ void check_parse(std::string_view head, bool delimited) {
   DSW_FUZZ_CHECK(h.minor_version == 0 || h.minor_version == 1,
                  "HTTP/1." + std::to_string(h.minor_version) + " accepted");
   DSW_FUZZ_CHECK(h.minor_version == 0 || h.has_host, "an HTTP/1.1 request without Host accepted");
+  DSW_FUZZ_CHECK(h.minor_version == 1 || !h.expect_continue,
+                 "100-continue expected of an HTTP/1.0 request (RFC 9110 10.1.1: ignored)");
   for (char c : h.content_type) {
     auto u = static_cast<unsigned char>(c);
     DSW_FUZZ_CHECK((u >= 0x20 || c == '\t') && u != 0x7F,

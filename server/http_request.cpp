@@ -165,6 +165,8 @@ bool parse_request_head(std::string_view head, RequestHead& out, ParseError& err
   out.has_host = hosts == 1;
   if (out.minor_version == 1 && !out.has_host) return fail(error, 400, "missing Host header");
   out.keep_alive = out.minor_version == 1 ? !close_token : keep_alive_token && !close_token;
+  // RFC 9110 10.1.1: a 100-continue expectation in an HTTP/1.0 request MUST be ignored.
+  if (out.minor_version == 0) out.expect_continue = false;
   return true;
 }
 

@@ -368,6 +368,11 @@ TEST_CASE("Expect: 100-continue, any case; nothing else") {
   CHECK_FALSE(accepted(post_with("Expect: 200-ok\r\n")).expect_continue);
   CHECK_FALSE(accepted(post_with("Expect: 100-continued\r\n")).expect_continue);
   CHECK_FALSE(accepted(post_with("X-Expect: 100-continue\r\n")).expect_continue);
+  // RFC 9110 10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request (a 1.0 client
+  // would take an interim "100 Continue" for the answer).
+  CHECK_FALSE(
+      accepted("POST /mutate HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+          .expect_continue);
 }
 
 TEST_CASE("is_json_media_type") {
