@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -338,6 +339,7 @@ class Loop {
   std::unordered_map<std::uint64_t, std::unique_ptr<Conn>> conns_;
   std::uint64_t next_id_ = 2;
   std::vector<std::uint64_t> ready_;  // to be served again without waiting for epoll
+  std::vector<char> scratch_ = std::vector<char>(kReadChunk);
   std::size_t working_ = 0;           // connections whose review is on a worker
   std::atomic<std::size_t> count_{0};
   bool stop_seen_ = false;
@@ -581,18 +583,35 @@ bool Loop::handshake(Conn& c) {
   return false;
 }
 
+// Reads and handles requests until one is answered (or handed to a worker), the socket has
+// nothing more, or the connection used its share of this round. Reading and handling alternate,
+// so an answer goes out right after the record that completed its request: a request costs one
+// read(2) and one write(2) (read-ahead is on), with no read that only finds EAGAIN.
 bool Loop::read_and_process(Conn& c) {
+  const std::size_t answered = c.requests;
+  auto in_reading = [&c] { return c.phase == Phase::Head || c.phase == Phase::Body; };
+  if (!c.in.empty()) {  // pipelined bytes, or a head that was waiting
+    if (!process(c)) return false;
+    if (c.requests != answered || !in_reading()) return true;
+  }
   std::size_t budget = kReadBudget;
   bool failed = false;
   while (wants_bytes(c) && budget > 0) {
+    // Straight into the buffer when room was reserved for a body; otherwise through the loop's
+    // scratch buffer, so that an idle connection holds only what it was sent.
     std::size_t old = c.in.size();
-    c.in.resize(old + kReadChunk);
+    bool direct = c.in.capacity() - old >= kReadChunk;
+    if (direct) c.in.resize(old + kReadChunk);
+    char* dst = direct ? c.in.data() + old : scratch_.data();
     ERR_clear_error();
-    int n = SSL_read(c.ssl, c.in.data() + old, static_cast<int>(kReadChunk));
+    int n = SSL_read(c.ssl, dst, static_cast<int>(kReadChunk));
     if (n > 0) {
-      c.in.resize(old + static_cast<std::size_t>(n));
+      if (direct) c.in.resize(old + static_cast<std::size_t>(n));
+      else c.in.append(dst, static_cast<std::size_t>(n));
       budget -= std::min(budget, static_cast<std::size_t>(n));
       if (!c.in_request) begin_request(c);
+      if (!process(c)) return false;
+      if (c.requests != answered || !in_reading()) return true;
       continue;
     }
     c.in.resize(old);
@@ -608,18 +627,11 @@ bool Loop::read_and_process(Conn& c) {
     }
     break;
   }
-  if (failed) {
-    close_conn(c);
+  if (failed || (c.peer_eof && in_reading())) {
+    close_conn(c);  // a TLS error, or the client stopped sending before a whole request
     return false;
   }
-  if (!process(c)) return false;
-  if (c.peer_eof && (c.phase == Phase::Head || c.phase == Phase::Body)) {
-    close_conn(c);  // the client stopped sending before a whole request: nothing to answer
-    return false;
-  }
-  if ((c.phase == Phase::Head || c.phase == Phase::Body) && wants_bytes(c) &&
-      (budget == 0 || SSL_has_pending(c.ssl) == 1))
-    ready_.push_back(c.id);
+  if (wants_bytes(c) && (budget == 0 || SSL_has_pending(c.ssl) == 1)) ready_.push_back(c.id);
   set_interest(c);
   return true;
 }
@@ -841,6 +853,8 @@ bool Loop::after_write(Conn& c) {
   if (!c.out.empty()) return true;  // waiting for the socket
   if (!c.keep_alive || c.peer_eof) {
     if (!c.drain || c.peer_eof) {
+      ERR_clear_error();
+      if (!c.peer_eof) SSL_shutdown(c.ssl);  // close_notify, then the FIN
       close_conn(c);
       return false;
     }
@@ -856,6 +870,7 @@ bool Loop::after_write(Conn& c) {
   }
   c.phase = Phase::Head;
   c.head_len = c.body_len = 0;
+  if (c.in.empty() && c.in.capacity() > 4096) std::string().swap(c.in);  // idle: hold nothing
   c.deadline = Clock::now() + std::chrono::seconds(srv_.config.keep_alive_timeout_sec);
   if (!c.in.empty() || SSL_has_pending(c.ssl) == 1) ready_.push_back(c.id);  // pipelined
   set_interest(c);
@@ -913,6 +928,8 @@ std::optional<std::string> WebhookServer::Impl::bind() {
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   // A FIN without close_notify ends the request stream like any EOF (the client may still read).
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  // Read whole TLS records (and what follows) with one read(2), not a header and a body.
+  SSL_CTX_set_read_ahead(ctx, 1);
 
   std::string where = config.bind_address + ":" + std::to_string(config.port);
   addrinfo hints{};
@@ -953,7 +970,14 @@ std::optional<std::string> WebhookServer::Impl::bind() {
                                 : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 
   std::size_t n = config.loop_threads;
-  if (n == 0) n = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+  if (n == 0) {
+    // The CPUs this process may run on (a container's cpuset), not the machine's.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    int cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
+    if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
+    n = std::clamp<std::size_t>(static_cast<std::size_t>(cpus), 1, 8);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     loops.push_back(std::make_unique<Loop>(*this));
     if (auto err = loops.back()->init()) return err;

@@ -135,6 +135,20 @@ int serve(const std::vector<std::string>& args) {
                   throw cli::UsageError{"--max-request-bytes must be a size of at least 1Ki (e.g. 7Mi), not \"" + v + "\""};
                 config.max_request_bytes = *b;
               });
+  flags.value("event-loops", "N", "0",
+              "threads that serve connections (epoll event loops); 0: one per CPU the process may "
+              "run on, at most 8",
+              [&](const std::string& v) {
+                std::size_t used = 0;
+                long n = -1;
+                try {
+                  n = std::stol(v, &used);
+                } catch (...) {
+                }
+                if (used != v.size() || n < 0 || n > 64)
+                  throw cli::UsageError{"--event-loops must be a number from 0 to 64, not \"" + v + "\""};
+                config.loop_threads = static_cast<std::size_t>(n);
+              });
   cli::add_admission_flags(flags, config.options);
   if (!flags.parse(args, std::cout)) return 0;
   if (!flags.positional().empty())
