@@ -17,7 +17,7 @@ section() { printf '\n==== %s ====\n' "$*"; }
 section "build benchmarks ($BUILD_DIR, Release)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DDSW_WERROR=ON -DDSW_BUILD_TESTS=OFF \
   -DDSW_BUILD_BENCHMARKS=ON
-cmake --build "$BUILD_DIR" -j "$JOBS" --target dsw_micro_bench dsw_evloop_prototype dynamodb-streams-webhook
+cmake --build "$BUILD_DIR" -j "$JOBS" --target dsw_micro_bench dynamodb-streams-webhook
 
 section "microbenchmarks (brief)"
 out=$(mktemp)

@@ -7,8 +7,8 @@
 set -euo pipefail
 mode="${1:---test}"
 
-runtime=(libssl3 libspdlog1.10 libfmt9 libyaml-cpp0.7 libcpp-httplib0.11 ca-certificates)
-build=(build-essential cmake pkg-config libssl-dev libcpp-httplib-dev nlohmann-json3-dev
+runtime=(libssl3 libspdlog1.10 libfmt9 libyaml-cpp0.7 ca-certificates)
+build=(build-essential cmake libssl-dev nlohmann-json3-dev
        libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev rapidjson-dev)
 test=(python3 python3-jsonpatch openssl curl clang libclang-rt-14-dev libbenchmark-dev wrk procps
       # chart tests: ../shared/tools/helm-template builds from these Go packages, and
