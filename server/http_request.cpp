@@ -66,6 +66,14 @@ bool parse_request_line(std::string_view line, RequestHead& out, ParseError& err
   if (version[5] != '1' || (version[7] != '0' && version[7] != '1'))
     return fail(error, 505, "HTTP version not supported: use HTTP/1.1");
   out.method.assign(method);
+  // absolute-form (RFC 9112 3.2.2: a server must accept it): the path after the authority.
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+      std::size_t slash = target.find('/', scheme.size());
+      target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+      break;
+    }
+  }
   out.path.assign(target.substr(0, target.find('?')));
   out.minor_version = version[7] - '0';
   return true;

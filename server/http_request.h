@@ -21,7 +21,8 @@ constexpr std::size_t kMaxHeadBytes = 64 * 1024;
 
 struct RequestHead {
   std::string method;
-  std::string path;  // the target up to '?' (the query is ignored)
+  std::string path;  // the target up to '?' (the query is ignored); for an absolute-form
+                     // target (http://host/p) the path after the authority
   int minor_version = 1;  // HTTP/1.<minor_version>
   bool has_host = false;
   int content_length_headers = 0;  // how many Content-Length fields
@@ -31,7 +32,7 @@ struct RequestHead {
   bool content_encoding = false;
   std::string content_type;  // as sent, empty when absent
   bool keep_alive = true;  // false: "Connection: close", or HTTP/1.0 without keep-alive
-  bool expect_continue = false;  // "Expect: 100-continue"
+  bool expect_continue = false;  // "Expect: 100-continue" on HTTP/1.1 (ignored on 1.0)
 };
 
 // Where a request head ends: the offset just past its blank line (CRLF CRLF, or LF LF / mixed,

@@ -69,6 +69,18 @@ void append_escaped(std::string& out, std::string_view s) {
   bool cut = s.size() > kMaxValue;
   if (cut) s = s.substr(0, kMaxValue);
   for (std::size_t i = 0; i < s.size();) {
+    // Printable ASCII other than '"' and '\\' (all of a typical value) is copied in one go.
+    std::size_t plain = i;
+    while (plain < s.size()) {
+      auto p = static_cast<unsigned char>(s[plain]);
+      if (p < 0x20 || p >= 0x7F || p == '"' || p == '\\') break;
+      ++plain;
+    }
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain;
+      continue;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c == '"' || c == '\\') {
       out += '\\';

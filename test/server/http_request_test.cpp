@@ -107,6 +107,15 @@ TEST_CASE("the path is the target up to '?'; other methods and tchar methods par
   CHECK(accepted(post_with("X-Empty:\r\nX-Tab: a\tb\r\n")).has_host);
 }
 
+TEST_CASE("absolute-form targets (RFC 9112 3.2.2) route by their path") {
+  CHECK(accepted("POST https://webhook.ns.svc:443/mutate?timeout=10s HTTP/1.1\r\nHost: a\r\n\r\n").path ==
+        "/mutate");
+  CHECK(accepted("GET HTTP://example/healthz HTTP/1.1\r\nHost: a\r\n\r\n").path == "/healthz");
+  CHECK(accepted("GET http://example HTTP/1.1\r\nHost: a\r\n\r\n").path == "/");
+  // Only http and https are taken apart; anything else stays as sent (and is a 404).
+  CHECK(accepted("GET ftp://example/mutate HTTP/1.1\r\nHost: a\r\n\r\n").path == "ftp://example/mutate");
+}
+
 TEST_CASE("malformed request lines are refused with 400") {
   refused("");
   refused("\r\n\r\n");
