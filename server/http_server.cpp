@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -148,6 +150,20 @@ std::string peer_name(const sockaddr_storage& a) {
     port = ntohs(v6->sin6_port);
   }
   return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+// The CPU limit of the container (cgroup v2 cpu.max "QUOTA PERIOD", rounded up), or 0 when
+// there is none: a pod limited to 2 CPUs on a 64-core node should not start 8 loops.
+int cgroup_cpu_quota() {
+  std::FILE* f = std::fopen("/sys/fs/cgroup/cpu.max", "r");
+  if (f == nullptr) return 0;
+  char quota[32] = {0};
+  long period = 0;
+  int got = std::fscanf(f, "%31s %ld", quota, &period);
+  std::fclose(f);
+  if (got != 2 || period <= 0 || std::strcmp(quota, "max") == 0) return 0;
+  long q = std::strtol(quota, nullptr, 10);
+  return q > 0 ? static_cast<int>((q + period - 1) / period) : 0;
 }
 
 std::string ssl_error_reason() {
@@ -646,6 +662,7 @@ void Loop::begin_request(Conn& c) {
 // Handles what c.in holds: at most one request (the next waits until its answer is written).
 bool Loop::process(Conn& c) {
   if (c.phase == Phase::Head) {
+    if (!c.in_request && !c.in.empty()) begin_request(c);  // e.g. a pipelined request
     std::size_t end = http::find_head_end(c.in, c.scanned);
     if (end == 0 && c.in.size() <= http::kMaxHeadBytes) return true;
     if (end == 0 || end > http::kMaxHeadBytes) {
@@ -851,7 +868,7 @@ bool Loop::after_write(Conn& c) {
     return true;
   }
   if (!c.out.empty()) return true;  // waiting for the socket
-  if (!c.keep_alive || c.peer_eof) {
+  if (!c.keep_alive || c.peer_eof || srv_.stopping.load(std::memory_order_relaxed)) {
     if (!c.drain || c.peer_eof) {
       ERR_clear_error();
       if (!c.peer_eof) SSL_shutdown(c.ssl);  // close_notify, then the FIN
@@ -976,6 +993,7 @@ std::optional<std::string> WebhookServer::Impl::bind() {
     CPU_ZERO(&set);
     int cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
     if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
+    if (int quota = cgroup_cpu_quota(); quota > 0) cpus = std::min(cpus, quota);
     n = std::clamp<std::size_t>(static_cast<std::size_t>(cpus), 1, 8);
   }
   for (std::size_t i = 0; i < n; ++i) {

@@ -137,7 +137,7 @@ int serve(const std::vector<std::string>& args) {
               });
   flags.value("event-loops", "N", "0",
               "threads that serve connections (epoll event loops); 0: one per CPU the process may "
-              "run on, at most 8",
+              "use (cpuset and cgroup CPU limit), at most 8",
               [&](const std::string& v) {
                 std::size_t used = 0;
                 long n = -1;

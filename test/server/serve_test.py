@@ -9,6 +9,7 @@ import copy
 import glob
 import gzip
 import json
+import re
 import os
 import signal
 import socket
@@ -156,6 +157,49 @@ def group_http():
     padded = body + b" " * (limit - len(body))
     status, _, data = srv.request("POST", "/mutate", padded, JSON)
     check(status == 200, "a body of exactly --max-request-bytes is accepted (got %s)" % status)
+
+    print("pipelining")
+    # Three requests in one write (a review, a probe, a review): answered in order, each review
+    # logged and counted like any other.
+    m_before = srv.metrics()
+    s = tls_socket(srv.port, srv.context())
+    wire = b""
+    for uid in ["pipe-1", None, "pipe-2"]:
+        if uid is None:
+            wire += b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+            continue
+        rv = copy.deepcopy(review)
+        rv["request"]["uid"] = uid
+        b = json.dumps(rv).encode()
+        wire += (b"POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(b) + b)
+    s.sendall(wire)
+    s.settimeout(5)
+    raw = b""
+    answers = []
+    while len(answers) < 3:
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            n = int(m.group(1)) if m else 0
+            if len(rest) >= n:
+                answers.append((int(head.split(b" ", 2)[1]), rest[:n]))
+                raw = rest[n:]
+                continue
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        raw += chunk
+    s.close()
+    uids = [json.loads(body)["response"]["uid"] if st == 200 and body.startswith(b"{") else body.strip()
+            for st, body in answers]
+    check(uids == ["pipe-1", b"ok", "pipe-2"], "three pipelined requests answered in order (%s)" % uids)
+    time.sleep(1.2)  # the logger flushes every second
+    logged = [l for l in srv.log_lines() if '"msg":"review"' in l and ('"pipe-1"' in l or '"pipe-2"' in l)]
+    check(len(logged) == 2, "both pipelined reviews are logged (%d lines)" % len(logged))
+    key = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",outcome="patched"}'
+    m_after = srv.metrics()
+    check(m_after.get(key, 0) - m_before.get(key, 0) == 2, "and both are counted")
 
     print("probes and keep-alive")
     check(srv.request("GET", "/healthz")[0] == 200, "GET /healthz is 200")
