@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -127,14 +128,16 @@ void append_value(std::string& out, Format f, const Field::Value& v) {
       append_escaped(out, *s);
     }
   } else if (auto* i = std::get_if<std::int64_t>(&v)) {
-    out += std::to_string(*i);
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, *i);
+    out.append(buf, r.ptr);
   } else if (auto* d = std::get_if<double>(&v)) {
     if (!std::isfinite(*d)) {
       out += "null";
     } else {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.6g", *d);
-      out += buf;
+      char buf[32];  // as printf's %.6g
+      auto r = std::to_chars(buf, buf + sizeof buf, *d, std::chars_format::general, 6);
+      out.append(buf, r.ptr);
     }
   } else {
     out += std::get<bool>(v) ? "true" : "false";
@@ -219,7 +222,8 @@ bool enabled(Level level) { return g_logger && g_logger->should_log(to_spd(level
 
 void log(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
-  g_logger->log(to_spd(level), "{}", render(g_format, message, fields));
+  std::string line = render(g_format, message, fields);
+  g_logger->log(to_spd(level), spdlog::string_view_t(line.data(), line.size()));
 }
 
 }  // namespace dsw::logging
