@@ -994,7 +994,11 @@ std::optional<std::string> WebhookServer::Impl::bind() {
     int cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
     if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
     if (int quota = cgroup_cpu_quota(); quota > 0) cpus = std::min(cpus, quota);
-    n = std::clamp<std::size_t>(static_cast<std::size_t>(cpus), 1, 8);
+    // One CPU is left to the workers that answer large reviews (and to whatever shares the
+    // machine): with a loop on every CPU, a busy worker or any other runnable thread makes the
+    // scheduler preempt a loop for a whole time slice, and p99 jumps from ~0.4 ms to ~4 ms
+    // (measured on 2 CPUs, docs/performance.md).
+    n = std::clamp<std::size_t>(static_cast<std::size_t>(cpus - 1), 1, 8);
   }
   for (std::size_t i = 0; i < n; ++i) {
     loops.push_back(std::make_unique<Loop>(*this));

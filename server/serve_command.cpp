@@ -136,8 +136,8 @@ int serve(const std::vector<std::string>& args) {
                 config.max_request_bytes = *b;
               });
   flags.value("event-loops", "N", "0",
-              "threads that serve connections (epoll event loops); 0: one per CPU the process may "
-              "use (cpuset and cgroup CPU limit), at most 8",
+              "threads that serve connections (epoll event loops); 0: the CPUs the process may use "
+              "(cpuset and cgroup CPU limit) less one, at least 1, at most 8",
               [&](const std::string& v) {
                 std::size_t used = 0;
                 long n = -1;

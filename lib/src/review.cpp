@@ -14,6 +14,10 @@ std::string owned_string_member(const nlohmann::json& obj, const char* key) {
   return std::string(detail::string_member(obj, key));
 }
 
+}  // namespace
+
+namespace detail {
+
 bool is_control(unsigned char c) { return c < 0x20 && c != '\t' && c != '\n' && c != '\r'; }
 
 // The offset of the first byte below 0x20 other than tab, LF and CR, or npos. Blocks of 64 bytes
@@ -33,9 +37,6 @@ std::size_t first_control_byte(std::string_view text) {
   return std::string_view::npos;
 }
 
-}  // namespace
-
-namespace detail {
 
 std::optional<DecodeError> check_raw_body(std::string_view body, const Options& options) {
   if (json_nesting_depth(body, options.max_depth) > options.max_depth) {

@@ -88,6 +88,7 @@ bool valid_utf8(const char* s, std::size_t n) {
 
 class PrunedBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, PrunedBuilder> {
  public:
+  explicit PrunedBuilder(std::size_t max_depth) : max_depth_(max_depth) {}
   json root;
 
   bool Null() { return scalar(nullptr); }
@@ -156,6 +157,7 @@ class PrunedBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Pru
   }
 
   bool open(json::value_t type) {
+    if (++depth_ > max_depth_) return false;  // as json_nesting_depth() counts
     if (skip_ > 0) {
       ++skip_;
       return true;
@@ -170,6 +172,7 @@ class PrunedBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Pru
   }
 
   bool close() {
+    --depth_;
     if (skip_ > 0)
       --skip_;
     else
@@ -180,24 +183,32 @@ class PrunedBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Pru
   std::vector<Frame> stack_;
   std::string key_;
   std::size_t skip_ = 0;  // depth inside a value that is not built
+  std::size_t depth_ = 0;
+  std::size_t max_depth_;
 };
 
 }  // namespace
 
 DecodeResult decode_review_for_admission(std::string_view body, const Options& options) {
-  if (auto error = check_raw_body(body, options)) return std::move(*error);
+  // check_raw_body()'s two conditions, without its separate nesting scan: a raw control byte
+  // sends the body to decode_review() (which names the same error), and the builder stops the
+  // parse as soon as it opens a value deeper than the limit (so the recursion stays bounded),
+  // after which decode_review() names that error too.
+  if (first_control_byte(body) != std::string_view::npos) return decode_review(body, options);
   // RapidJSON's fast stream reads up to a NUL byte: a copy of the body (which holds none,
-  // check_raw_body() refused it) gets one. The buffer is kept per thread, so no allocation.
+  // first_control_byte() found none) gets one. The buffer is kept per thread, so no allocation.
   thread_local std::string text;
   // The SSE2 scanner reads aligned 16-byte blocks, up to 15 bytes past the NUL: keep them
   // inside the buffer (found by fuzzing under AddressSanitizer).
   text.reserve(body.size() + 16);
   text.assign(body.data(), body.size());
-  PrunedBuilder builder;
-  rapidjson::StringStream stream(text.c_str());
+  PrunedBuilder builder(options.max_depth);
+  // In situ: strings are unescaped inside the copy instead of through the reader's own stack
+  // (the builder copies what it keeps, so nothing points into `text` afterwards).
+  rapidjson::InsituStringStream stream(text.data());
   rapidjson::Reader reader;
-  // Recursive descent is safe: check_raw_body() bounded the nesting to options.max_depth.
-  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag;
+  // Recursive descent is safe: the builder refuses to open a value past options.max_depth.
+  constexpr unsigned kFlags = rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseInsituFlag;
   bool ok = !reader.Parse<kFlags>(stream, builder).IsError();
   // Each connection thread keeps at most 64 KiB between requests; a big body's copy is freed
   // (its cost is small next to reading it), so idle threads do not pin large buffers.

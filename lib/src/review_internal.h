@@ -14,6 +14,9 @@ namespace dsw::detail {
 // What is refused before any parser runs: nesting deeper than options.max_depth, and NUL bytes.
 std::optional<DecodeError> check_raw_body(std::string_view body, const Options& options);
 
+// The offset of the first raw byte below 0x20 other than tab, LF and CR, or npos.
+std::size_t first_control_byte(std::string_view text);
+
 // The Request held in a parsed AdmissionReview document (apiVersion, kind, request checks).
 DecodeResult request_from_document(nlohmann::json doc);
 
