@@ -48,6 +48,8 @@ constexpr std::size_t kReadBudget = 256 * 1024;
 constexpr std::size_t kDrainBytes = 1024 * 1024;
 constexpr std::size_t kDrainMaxBytes = 16 * 1024 * 1024;
 constexpr auto kDrainTime = std::chrono::seconds(1);
+// New connections fill one loop up to this many before the next loop is used (pick_loop).
+constexpr std::size_t kFillFirst = 16;
 // How often a loop looks for connections past their deadline.
 constexpr auto kTick = std::chrono::milliseconds(100);
 // Buffers above this are given back after each request (a 7 MiB review must not stay reserved
@@ -323,6 +325,7 @@ class Loop {
   }
   void set_interest(Conn& c);
   void accept_all();
+  Loop* pick_loop();
 
   // --- per connection, each returns false when it closed the connection ---
   bool on_event(Conn& c);
@@ -488,12 +491,26 @@ void Loop::accept_all() {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    Loop* target = this;
-    for (auto& l : srv_.loops)
-      if (l->size() < target->size()) target = l.get();
+    Loop* target = pick_loop();
     if (target == this) add_conn(fd, peer_name(addr));
     else target->post_conn(fd, peer_name(addr));
   }
+}
+
+// Where a new connection goes: the first loop with fewer than kFillFirst connections, else the
+// loop with the fewest. A few connections (an apiserver's usual keep-alive pool) then share one
+// loop, which stays busy and hot in cache while the other loops sleep; had they been spread, every
+// loop would wake for every few requests, and on a machine whose CPUs are also used by others
+// (the client, the workers, other pods) a loop that was preempted holds its requests for a whole
+// scheduler time slice (p99 ~4 ms instead of ~0.3 ms at 8 connections on 2 CPUs,
+// docs/performance.md). Past the threshold the load is spread over all loops.
+Loop* Loop::pick_loop() {
+  for (auto& l : srv_.loops)
+    if (l->size() < kFillFirst) return l.get();
+  Loop* least = srv_.loops.front().get();
+  for (auto& l : srv_.loops)
+    if (l->size() < least->size()) least = l.get();
+  return least;
 }
 
 void Loop::add_conn(int fd, std::string remote) {
@@ -994,11 +1011,7 @@ std::optional<std::string> WebhookServer::Impl::bind() {
     int cpus = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;
     if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
     if (int quota = cgroup_cpu_quota(); quota > 0) cpus = std::min(cpus, quota);
-    // One CPU is left to the workers that answer large reviews (and to whatever shares the
-    // machine): with a loop on every CPU, a busy worker or any other runnable thread makes the
-    // scheduler preempt a loop for a whole time slice, and p99 jumps from ~0.4 ms to ~4 ms
-    // (measured on 2 CPUs, docs/performance.md).
-    n = std::clamp<std::size_t>(static_cast<std::size_t>(cpus - 1), 1, 8);
+    n = std::clamp<std::size_t>(static_cast<std::size_t>(cpus), 1, 8);
   }
   for (std::size_t i = 0; i < n; ++i) {
     loops.push_back(std::make_unique<Loop>(*this));

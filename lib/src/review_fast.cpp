@@ -11,6 +11,7 @@
 // low surrogate escape, a number out of double's range), the body is decoded again by
 // decode_review(), whose error message is then the one returned. Numbers that are kept are
 // converted by nlohmann itself, and duplicate keys keep the last value as nlohmann does.
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -69,6 +70,15 @@ bool valid_utf8(const char* s, std::size_t n) {
   const auto* p = reinterpret_cast<const unsigned char*>(s);
   const unsigned char* end = p + n;
   while (p < end) {
+    // ASCII (nearly every key and value) eight bytes at a time.
+    if (end - p >= 8) {
+      std::uint64_t w;
+      std::memcpy(&w, p, 8);
+      if ((w & 0x8080808080808080ULL) == 0) {
+        p += 8;
+        continue;
+      }
+    }
     unsigned char c = *p;
     if (c < 0x80) {
       ++p;
