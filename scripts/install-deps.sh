@@ -7,9 +7,9 @@
 set -euo pipefail
 mode="${1:---test}"
 
-runtime=(libssl3 libspdlog1.10 libfmt9 libyaml-cpp0.7 ca-certificates)
+runtime=(libssl3 libyaml-cpp0.7 ca-certificates)
 build=(build-essential cmake libssl-dev nlohmann-json3-dev
-       libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev rapidjson-dev)
+       doctest-dev libyaml-cpp-dev rapidjson-dev)
 test=(python3 python3-jsonpatch openssl curl clang libclang-rt-14-dev libbenchmark-dev wrk procps
       # chart tests: ../shared/tools/helm-template builds from these Go packages, and
       # ../shared/tools/kube-validate needs python3-kubernetes; both scripts use python3-yaml

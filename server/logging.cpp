@@ -1,15 +1,18 @@
 #include "logging.h"
 
-#include <spdlog/sinks/base_sink.h>
-#include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
-#include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "dsw/utf8.h"
 
@@ -17,49 +20,113 @@ namespace dsw::logging {
 
 namespace {
 
-std::shared_ptr<spdlog::logger> g_logger;  // NOLINT: process-wide, set once by init()
-Format g_format = Format::Text;
 // Longest value written for one field: identifiers are short; anything longer is cut.
 constexpr std::size_t kMaxValue = 512;
+// A thread's pending lines are written out once they reach this size.
+constexpr std::size_t kBatch = 64 * 1024;
 
-// Standard error through a buffer: the logging thread writes whole batches with one write(2)
-// instead of one per line. Flushed when 64 KiB are pending, every second, on warnings and errors,
-// and at shutdown.
-class BufferedStderrSink : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  ~BufferedStderrSink() override { write_out(); }
+std::atomic<bool> g_active{false};
+std::atomic<int> g_level{static_cast<int>(Level::Info)};
+std::atomic<Format> g_format{Format::Json};
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    buf_.append(formatted.data(), formatted.size());
-    if (buf_.size() >= 64 * 1024) write_out();
-  }
-  void flush_() override { write_out(); }
-
- private:
-  void write_out() {
-    std::size_t off = 0;
-    while (off < buf_.size()) {
-      ssize_t n = ::write(STDERR_FILENO, buf_.data() + off, buf_.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // nowhere to write to: drop
-      off += static_cast<std::size_t>(n);
-    }
-    buf_.clear();
-  }
-  std::string buf_;
+// Lines are appended to a buffer of the calling thread, under that buffer's own mutex (which only
+// the flusher ever contends for, once a second), and reach standard error in batches: at 64 KiB,
+// every second (the flusher thread), at once after a warning or an error, and at shutdown. A
+// request thread never waits for another request thread, and lines of one thread stay in order.
+struct ThreadBuffer {
+  std::mutex mu;
+  std::string lines;
 };
 
-spdlog::level::level_enum to_spd(Level l) {
-  switch (l) {
-    case Level::Debug: return spdlog::level::debug;
-    case Level::Info: return spdlog::level::info;
-    case Level::Warn: return spdlog::level::warn;
-    case Level::Error: return spdlog::level::err;
+std::mutex g_write_mu;  // one write(2) batch at a time, so lines never interleave
+
+void write_out(std::string& lines) {
+  if (lines.empty()) return;
+  std::lock_guard<std::mutex> lock(g_write_mu);
+  std::size_t off = 0;
+  while (off < lines.size()) {
+    ssize_t n = ::write(STDERR_FILENO, lines.data() + off, lines.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // nowhere to write to: drop
+    off += static_cast<std::size_t>(n);
   }
-  return spdlog::level::info;
+  lines.clear();
+  if (lines.capacity() > 2 * kBatch) std::string().swap(lines);
+}
+
+// Every thread's buffer, for the flusher. Never destroyed: threads may still exit (and flush)
+// while static objects are being torn down.
+struct Registry {
+  std::mutex mu;
+  std::vector<ThreadBuffer*> buffers;
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread flusher;
+
+  void flush_all() {
+    std::lock_guard<std::mutex> lock(mu);
+    for (ThreadBuffer* b : buffers) {
+      std::lock_guard<std::mutex> bl(b->mu);
+      write_out(b->lines);
+    }
+  }
+};
+Registry& registry() {
+  static Registry* r = new Registry;  // NOLINT: deliberately leaked, see above
+  return *r;
+}
+
+struct LocalBuffer {
+  ThreadBuffer* b = new ThreadBuffer;
+  LocalBuffer() {
+    std::lock_guard<std::mutex> lock(registry().mu);
+    registry().buffers.push_back(b);
+  }
+  ~LocalBuffer() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    {
+      std::lock_guard<std::mutex> bl(b->mu);
+      write_out(b->lines);
+    }
+    for (auto it = r.buffers.begin(); it != r.buffers.end(); ++it) {
+      if (*it == b) {
+        r.buffers.erase(it);
+        break;
+      }
+    }
+    delete b;
+  }
+};
+
+const char* level_name(Level l) {
+  switch (l) {
+    case Level::Debug: return "debug";
+    case Level::Info: return "info";
+    case Level::Warn: return "warning";
+    case Level::Error: return "error";
+  }
+  return "info";
+}
+
+// "2026-11-27T08:49:10" of the current second, kept per thread; plus the sub-second part.
+void append_time(std::string& out, int digits) {
+  thread_local time_t cached_sec = -1;
+  thread_local char cached[24];
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  if (ts.tv_sec != cached_sec) {
+    tm t{};
+    ::gmtime_r(&ts.tv_sec, &t);
+    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &t);
+    cached_sec = ts.tv_sec;
+  }
+  out += cached;
+  char frac[8];
+  long v = digits == 6 ? ts.tv_nsec / 1000 : ts.tv_nsec / 1000000;
+  std::snprintf(frac, sizeof frac, digits == 6 ? ".%06ld" : ".%03ld", v);
+  out += frac;
+  out += 'Z';
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid.
@@ -162,9 +229,10 @@ bool parse_format(std::string_view s, Format& out) {
   return true;
 }
 
-std::string render(Format format, std::string_view message, std::initializer_list<Field> fields) {
-  std::string out;
-  out.reserve(64 + message.size() + fields.size() * 24);
+namespace {
+
+void render_into(std::string& out, Format format, std::string_view message,
+                 std::initializer_list<Field> fields) {
   if (format == Format::Json) {
     out += "\"msg\":\"";
     append_escaped(out, message);
@@ -184,46 +252,82 @@ std::string render(Format format, std::string_view message, std::initializer_lis
       append_value(out, format, f.value);
     }
   }
+}
+
+}  // namespace
+
+std::string render(Format format, std::string_view message, std::initializer_list<Field> fields) {
+  std::string out;
+  out.reserve(64 + message.size() + fields.size() * 24);
+  render_into(out, format, message, fields);
   return out;
 }
 
 void init(Level level, Format format) {
-  g_format = format;
-  // A synchronous spdlog logger on a buffered sink: a log call formats the line and appends it to
-  // memory under a mutex; the write(2) happens for 64 KiB batches or on the periodic flush, so no
-  // request thread waits for the terminal or pipe, and no logging thread is woken per line
-  // (spdlog's async queue did that, and cost a third of the throughput on two cores).
-  auto sink = std::make_shared<BufferedStderrSink>();
-  g_logger = std::make_shared<spdlog::logger>("dsw", sink);
-  if (format == Format::Json) {
-    g_logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
-                          spdlog::pattern_time_type::utc);
-  } else {
-    g_logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
+  g_level.store(static_cast<int>(level));
+  g_format.store(format);
+  Registry& r = registry();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (r.flusher.joinable()) return;  // already running
+    r.stop = false;
   }
-  g_logger->set_level(to_spd(level));
-  g_logger->flush_on(spdlog::level::warn);
-  spdlog::register_logger(g_logger);
-  spdlog::flush_every(std::chrono::seconds(1));
+  r.flusher = std::thread([&r] {
+    std::unique_lock<std::mutex> lock(r.mu);
+    while (!r.stop) {
+      r.cv.wait_for(lock, std::chrono::seconds(1), [&r] { return r.stop; });
+      for (ThreadBuffer* b : r.buffers) {
+        std::lock_guard<std::mutex> bl(b->mu);
+        write_out(b->lines);
+      }
+    }
+  });
+  g_active.store(true);
 }
 
 void shutdown() {
-  if (!g_logger) return;
-  g_logger->flush();
-  spdlog::shutdown();
-  g_logger.reset();
+  if (!g_active.exchange(false)) return;
+  Registry& r = registry();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.stop = true;
+  }
+  r.cv.notify_all();
+  if (r.flusher.joinable()) r.flusher.join();
+  r.flush_all();
 }
 
-void flush() {
-  if (g_logger) g_logger->flush();
-}
+void flush() { registry().flush_all(); }
 
-bool enabled(Level level) { return g_logger && g_logger->should_log(to_spd(level)); }
+bool enabled(Level level) {
+  return g_active.load(std::memory_order_relaxed) &&
+         static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void log(Level level, std::string_view message, std::initializer_list<Field> fields) {
   if (!enabled(level)) return;
-  std::string line = render(g_format, message, fields);
-  g_logger->log(to_spd(level), spdlog::string_view_t(line.data(), line.size()));
+  thread_local LocalBuffer local;
+  ThreadBuffer& b = *local.b;
+  Format format = g_format.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(b.mu);
+  std::string& out = b.lines;
+  if (format == Format::Json) {
+    out += "{\"time\":\"";
+    append_time(out, 6);
+    out += "\",\"level\":\"";
+    out += level_name(level);
+    out += "\",";
+    render_into(out, format, message, fields);
+    out += "}\n";
+  } else {
+    append_time(out, 3);
+    char lv[16];
+    std::snprintf(lv, sizeof lv, " %-5s ", level_name(level));
+    out += lv;
+    render_into(out, format, message, fields);
+    out += '\n';
+  }
+  if (level >= Level::Warn || out.size() >= kBatch) write_out(out);
 }
 
 }  // namespace dsw::logging
