@@ -122,16 +122,20 @@ def gauge(srv, name):
 
 
 def settle(srv, baseline_fds, what, timeout=5 * SLOW):
-    """After connections were dropped: the server lets go of every one of them (open fds back to
-    the baseline) and nothing is left counted in flight but the scrape itself."""
+    """After connections were dropped: within `timeout` the server lets go of every one of them
+    (open fds back to the baseline) and nothing is left counted in flight but the scrape itself.
+    Both are polled together: the baseline may itself hold a connection the server was about to
+    close, so fds alone can reach it while a dropped request is still being let go."""
     deadline = time.time() + timeout
-    fds = open_fds(srv.proc.pid)
-    while time.time() < deadline and (fds is None or fds > baseline_fds):
-        time.sleep(0.05)
+    while True:
         fds = open_fds(srv.proc.pid)
+        inflight = gauge(srv, "requests_in_flight")
+        if (fds is not None and fds <= baseline_fds and inflight == 1) or time.time() >= deadline:
+            break
+        time.sleep(0.05)
     check(fds is not None and fds <= baseline_fds,
           "after %s: open fds back to the baseline (%s, baseline %d)" % (what, fds, baseline_fds))
-    check(gauge(srv, "requests_in_flight") == 1, "after %s: in-flight gauge is back to 1 (the scrape)" % what)
+    check(inflight == 1, "after %s: in-flight gauge is back to 1, the scrape (%s)" % (what, inflight))
 
 
 # ------------------------------------------------------------------------------------------------
