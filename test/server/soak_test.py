@@ -363,8 +363,8 @@ def main():
     # Resources after warm-up.
     t_end = samples[-1][0] if samples else t0
     span = t_end - t0
-    # Warm-up is the first half: RSS climbs from ~11 MiB while each connection thread's malloc
-    # arena meets the large reviews, which takes tens of seconds to level off.
+    # Warm-up is the first half: RSS climbs from ~11 MiB while the malloc arenas of the event
+    # loops and the workers meet the large reviews (and glibc's per-thread caches fill).
     after = [s for s in samples if t0 + 0.5 * span <= s[0] <= t0 + 0.65 * span]
     last = [s for s in samples if s[0] >= t0 + 0.85 * span]
     if after and last:
