@@ -30,8 +30,7 @@ struct ServerConfig {
   int port = 8443;  // 0: any free port (logged)
   std::size_t max_request_bytes = 7 * 1024 * 1024;
   Options options;
-  // Event-loop threads; 0: the CPUs the process may use (cpuset, cgroup CPU limit) less one, at
-  // least 1 and at most 8.
+  // Event-loop threads; 0: one per CPU the process may use (cpuset, cgroup CPU limit), at most 8.
   std::size_t loop_threads = 0;
   // Threads that answer reviews larger than offload_bytes, off the event loops.
   std::size_t worker_threads = 2;

@@ -81,18 +81,21 @@ int serve(const std::vector<std::string>& args) {
               [&](const std::string& v) { tls.cert_file = v; });
   flags.value("tls-private-key-file", "FILE", "", "private key of the certificate (PEM); required",
               [&](const std::string& v) { tls.key_file = v; });
+  // A whole number from lo to hi, or a usage error naming the flag.
+  auto whole_number = [](const char* name, const std::string& v, long lo, long hi) {
+    std::size_t used = 0;
+    long n = lo - 1;
+    try {
+      n = std::stol(v, &used);
+    } catch (...) {
+    }
+    if (used != v.size() || n < lo || n > hi)
+      throw cli::UsageError{std::string("--") + name + " must be a number from " + std::to_string(lo) +
+                            " to " + std::to_string(hi) + ", not \"" + v + "\""};
+    return n;
+  };
   flags.value("port", "PORT", "8443", "HTTPS port (0 picks a free port and logs it)",
-              [&](const std::string& v) {
-                std::size_t used = 0;
-                int p = -1;
-                try {
-                  p = std::stoi(v, &used);
-                } catch (...) {
-                }
-                if (used != v.size() || p < 0 || p > 65535)
-                  throw cli::UsageError{"--port must be a number from 0 to 65535, not \"" + v + "\""};
-                config.port = p;
-              });
+              [&](const std::string& v) { config.port = static_cast<int>(whole_number("port", v, 0, 65535)); });
   flags.value("bind-address", "ADDR", "0.0.0.0", "address to listen on (:: for IPv6)",
               [&](const std::string& v) {
                 if (v.empty()) throw cli::UsageError{"--bind-address must not be empty"};
@@ -136,18 +139,10 @@ int serve(const std::vector<std::string>& args) {
                 config.max_request_bytes = *b;
               });
   flags.value("event-loops", "N", "0",
-              "threads that serve connections (epoll event loops); 0: the CPUs the process may use "
-              "(cpuset and cgroup CPU limit) less one, at least 1, at most 8",
+              "threads that serve connections (epoll event loops); 0: one per CPU the process may "
+              "use (cpuset and cgroup CPU limit), at most 8",
               [&](const std::string& v) {
-                std::size_t used = 0;
-                long n = -1;
-                try {
-                  n = std::stol(v, &used);
-                } catch (...) {
-                }
-                if (used != v.size() || n < 0 || n > 64)
-                  throw cli::UsageError{"--event-loops must be a number from 0 to 64, not \"" + v + "\""};
-                config.loop_threads = static_cast<std::size_t>(n);
+                config.loop_threads = static_cast<std::size_t>(whole_number("event-loops", v, 0, 64));
               });
   cli::add_admission_flags(flags, config.options);
   if (!flags.parse(args, std::cout)) return 0;
