@@ -22,8 +22,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_support import (Server, basic_review, check, client_context, finish,  # noqa: E402
                            make_certs, read_http_response, tls_socket, tmpdir)
-from hostile_support import (SANITIZER, SLOW, good_review_ok, open_fds, still_well,  # noqa: E402
-                             review_with_uid)
+from hostile_support import (RSS_BOUND_KIB, SANITIZER, SLOW, good_review_ok, open_fds, rss_kib,  # noqa: E402
+                             still_well, review_with_uid)
 
 BINARY = None
 JSON = {"Content-Type": "application/json"}
@@ -432,6 +432,28 @@ def group_connections():
           "wrong or missing: %s)" % (answered, wrong))
     settle(srv, fds0, "half-closed connections")
     still_well(srv, "half-closed connections")
+
+    print("a client that pipelines requests and never reads the answers")
+    # The server answers one request at a time and reads no further while an answer waits for
+    # the socket, so such a client is held back by TCP, not buffered.
+    s = tls_socket(srv.port, ctx)
+    s.setblocking(False)
+    burst = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n" * 2000
+    sent, t0 = 0, time.time()
+    while time.time() - t0 < 3:
+        try:
+            sent += s.send(burst)
+        except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+            time.sleep(0.01)
+        except OSError:
+            break
+    rss = rss_kib(srv.proc.pid)
+    check(sent < 64 * MiB and rss is not None and rss < RSS_BOUND_KIB,
+          "3 s of pipelined requests without reading: the client got %.1f MiB out, server RSS %s KiB"
+          % (sent / MiB, rss))
+    still_well(srv, "an unread pipeline")
+    reset(s)
+    settle(srv, fds0, "an unread pipeline")
 
     print("reset connections (SO_LINGER 0 close) mid-request")
     big = basic_review()
