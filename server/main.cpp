@@ -37,11 +37,17 @@ void usage(std::ostream& out) {
 // re-executes itself once with it set. Left alone when GLIBC_TUNABLES is already set (even
 // empty: the way to opt out) or LD_PRELOAD is (another allocator, or valgrind), and when the
 // exec fails (no /proc): then the process simply goes on with glibc's defaults.
+// The binary's own path is executed (not /proc/self/exe, which would rename the process "exe"
+// for ps, top and pkill).
 void tune_malloc_and_reexec(char** argv) {
   if (std::getenv("GLIBC_TUNABLES") != nullptr || std::getenv("LD_PRELOAD") != nullptr) return;
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
   if (::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=256", 0) != 0) return;
-  ::execv("/proc/self/exe", argv);
-  ::unsetenv("GLIBC_TUNABLES");  // exec failed: carry on as we are
+  ::execv(self, argv);
+  ::unsetenv("GLIBC_TUNABLES");  // exec failed (e.g. the binary was replaced): carry on as we are
 }
 
 }  // namespace

@@ -428,6 +428,10 @@ def group_startup():
         env = environ(srv.proc.pid)
         check("GLIBC_TUNABLES=glibc.malloc.tcache_count=256" in env and srv.review("/mutate", basic_review())[0] == 200,
               "serve runs (same pid) with glibc's tcache raised (%s)" % [e for e in env if e.startswith("GLIBC")])
+        with open("/proc/%d/comm" % srv.proc.pid) as f:
+            comm = f.read().strip()
+        check(comm == os.path.basename(BINARY)[:15],
+              "and keeps its name for ps, top and pkill (comm %r)" % comm)
         srv.kill()
         os.environ["GLIBC_TUNABLES"] = ""
         srv = Server(BINARY, certs)
