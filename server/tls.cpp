@@ -163,7 +163,6 @@ bool CertStore::configure(SSL_CTX& ctx, std::string& error) {
 
 int CertStore::cert_callback(SSL* ssl, void* arg) {
   auto* self = static_cast<CertStore*>(arg);
-  if (self->on_handshake_) self->on_handshake_(ssl);
   std::shared_ptr<const CertPair> pair = self->current();
   if (!pair) return 0;
   // Copies references into this connection only; the SSL_CTX and other connections are untouched.

@@ -59,7 +59,6 @@ class CertStore {
  public:
   using Observer = std::function<void(const CertPair&)>;
   using ReloadObserver = std::function<void(bool ok, const std::string& reason, const CertPair*)>;
-  using HandshakeObserver = std::function<void(SSL*)>;
 
   explicit CertStore(TlsSettings settings);
   ~CertStore();
@@ -80,8 +79,6 @@ class CertStore {
   void stop_watching();
 
   void on_reload(ReloadObserver f) { on_reload_ = std::move(f); }
-  // Called from the certificate callback of every full handshake (on the connection's thread).
-  void on_handshake(HandshakeObserver f) { on_handshake_ = std::move(f); }
 
  private:
   static int cert_callback(SSL* ssl, void* arg);
@@ -92,7 +89,6 @@ class CertStore {
   std::string seen_cert_, seen_key_;  // file contents last examined (good or not)
   std::string pending_error_, reported_error_;  // unreadable files: seen once, reported
   ReloadObserver on_reload_;
-  HandshakeObserver on_handshake_;
 
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
