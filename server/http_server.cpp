@@ -642,7 +642,6 @@ bool Loop::read_and_process(Conn& c) {
       if (direct) c.in.resize(old + static_cast<std::size_t>(n));
       else c.in.append(dst, static_cast<std::size_t>(n));
       budget -= std::min(budget, static_cast<std::size_t>(n));
-      if (!c.in_request) begin_request(c);
       if (!process(c)) return false;
       if (c.requests != answered || !in_reading()) return true;
       continue;
@@ -679,7 +678,8 @@ void Loop::begin_request(Conn& c) {
 // Handles what c.in holds: at most one request (the next waits until its answer is written).
 bool Loop::process(Conn& c) {
   if (c.phase == Phase::Head) {
-    if (!c.in_request && !c.in.empty()) begin_request(c);  // e.g. a pipelined request
+    // A request is timed and counted from its first byte (read now, or pipelined earlier).
+    if (!c.in_request && !c.in.empty()) begin_request(c);
     std::size_t end = http::find_head_end(c.in, c.scanned);
     if (end == 0 && c.in.size() <= http::kMaxHeadBytes) return true;
     if (end == 0 || end > http::kMaxHeadBytes) {
