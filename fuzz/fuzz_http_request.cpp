@@ -23,7 +23,7 @@
 
 #include "invariants.h"
 
-#include "http_request.h"
+#include "serve/http_request.h"
 
 namespace {
 

@@ -26,7 +26,7 @@
 #include "dsw/admission.h"
 #include "invariants.h"
 
-#include "yaml_document.h"
+#include "check/yaml_document.h"
 
 namespace {
 

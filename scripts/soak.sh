@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long soak of `serve` (test/server/soak_test.py): at least 500,000 mixed reviews over TLS
+# The long soak of `serve` (test/server/serve/soak_test.py): at least 500,000 mixed reviews over TLS
 # keep-alive and fresh connections from wrk, two certificate rotations through a ..data symlink
 # swap, every answer checked byte for byte, RSS and open fds flat after warm-up, figures printed.
 # Loopback only; gives up after --max-seconds. About 2 minutes on 2 cores. CI runs a short version
@@ -33,5 +33,5 @@ if [ -z "$bin" ]; then
 fi
 command -v wrk >/dev/null || { echo "wrk is not installed: scripts/install-deps.sh --test" >&2; exit 1; }
 
-exec /usr/bin/python3 test/server/soak_test.py "$bin" --requests "$requests" \
+exec /usr/bin/python3 test/server/serve/soak_test.py "$bin" --requests "$requests" \
   --max-seconds "$max_seconds" --threads "$threads"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "cli.h"
-#include "commands.h"
+#include "cli/flags.h"
+#include "cli/commands.h"
 #include "version.h"
 
 namespace {

@@ -266,9 +266,10 @@ def resolve_port(ctr, port):
 def server_sources(tools):
     text = ""
     sdir = os.path.join(tools.source, "server")
-    for fn in sorted(os.listdir(sdir)):
-        if fn.endswith((".cpp", ".h")):
-            text += open(os.path.join(sdir, fn), errors="replace").read()
+    for root, _, files in sorted(os.walk(sdir)):
+        for fn in sorted(files):
+            if fn.endswith((".cpp", ".h")):
+                text += open(os.path.join(root, fn), errors="replace").read()
     return text
 
 

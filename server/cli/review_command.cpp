@@ -2,10 +2,10 @@
 // writes exactly the body the server would answer with (dsw::serve, the same function).
 #include <iostream>
 
-#include "cli.h"
-#include "commands.h"
+#include "cli/flags.h"
+#include "cli/commands.h"
 #include "dsw/handler.h"
-#include "io.h"
+#include "cli/io.h"
 
 namespace dsw::commands {
 

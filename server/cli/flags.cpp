@@ -1,4 +1,4 @@
-#include "cli.h"
+#include "cli/flags.h"
 
 #include <cctype>
 #include <cstdlib>

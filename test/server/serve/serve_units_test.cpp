@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "logging.h"
-#include "metrics.h"
+#include "serve/logging.h"
+#include "serve/metrics.h"
 
 using dsw::logging::Format;
 using dsw::logging::render;

@@ -18,12 +18,12 @@
 #include <mutex>
 #include <thread>
 
-#include "cli.h"
-#include "commands.h"
-#include "http_server.h"
-#include "logging.h"
-#include "metrics.h"
-#include "tls.h"
+#include "cli/flags.h"
+#include "cli/commands.h"
+#include "serve/http_server.h"
+#include "serve/logging.h"
+#include "serve/metrics.h"
+#include "serve/tls.h"
 #include "version.h"
 
 namespace dsw::commands {

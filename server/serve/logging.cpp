@@ -1,4 +1,4 @@
-#include "logging.h"
+#include "serve/logging.h"
 
 #include <time.h>
 #include <unistd.h>

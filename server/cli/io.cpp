@@ -1,4 +1,4 @@
-#include "io.h"
+#include "cli/io.h"
 
 #include <cerrno>
 #include <cstring>

@@ -20,8 +20,8 @@
 #include <string>
 
 #include "dsw/options.h"
-#include "metrics.h"
-#include "tls.h"
+#include "serve/metrics.h"
+#include "serve/tls.h"
 
 namespace dsw::server {
 

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 CERT_SCRIPT = os.path.join(ROOT, "certs", "make-dev-certs.sh")
 FIXTURES = os.path.join(ROOT, "test", "fixtures")
 HOST = "localhost"

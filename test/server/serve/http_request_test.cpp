@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http_request.h"
+#include "serve/http_request.h"
 
 namespace http = dsw::server::http;
 using namespace std::string_literals;

@@ -1,4 +1,4 @@
-#include "yaml_document.h"
+#include "check/yaml_document.h"
 
 #include <cmath>
 #include <cstdint>

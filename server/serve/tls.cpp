@@ -1,4 +1,4 @@
-#include "tls.h"
+#include "serve/tls.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

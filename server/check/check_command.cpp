@@ -7,11 +7,11 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli.h"
-#include "commands.h"
+#include "cli/flags.h"
+#include "cli/commands.h"
 #include "dsw/admission.h"
-#include "io.h"
-#include "yaml_document.h"
+#include "cli/io.h"
+#include "check/yaml_document.h"
 
 namespace dsw::commands {
 

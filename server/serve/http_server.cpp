@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "serve/http_server.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "dsw/handler.h"
-#include "http_request.h"
-#include "logging.h"
+#include "serve/http_request.h"
+#include "serve/logging.h"
 
 namespace dsw::server {
 

@@ -3,7 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include "yaml_document.h"
+#include "check/yaml_document.h"
 
 using dsw::yamldoc::Error;
 using dsw::yamldoc::ScalarKind;
