@@ -7,9 +7,11 @@
 set -euo pipefail
 mode="${1:---test}"
 
-runtime=(libssl3 libyaml-cpp0.7 ca-certificates)
-build=(build-essential cmake libssl-dev nlohmann-json3-dev
-       doctest-dev libyaml-cpp-dev rapidjson-dev)
+# The design's stack: cpp-httplib (a compiled library: libcpp-httplib0.11, found through
+# pkg-config), OpenSSL 3, nlohmann_json, spdlog with Debian's fmt, doctest; yaml-cpp for `check`.
+runtime=(libcpp-httplib0.11 libspdlog1.10 libfmt9 libssl3 libyaml-cpp0.7 ca-certificates)
+build=(build-essential cmake pkg-config libcpp-httplib-dev libspdlog-dev libfmt-dev libssl-dev
+       nlohmann-json3-dev doctest-dev libyaml-cpp-dev rapidjson-dev)
 test=(python3 python3-jsonpatch openssl curl clang libclang-rt-14-dev libbenchmark-dev wrk procps
       # chart tests: ../shared/tools/helm-template builds from these Go packages, and
       # ../shared/tools/kube-validate needs python3-kubernetes; both scripts use python3-yaml
