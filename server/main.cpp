@@ -1,11 +1,11 @@
 // dynamodb-streams-webhook: a validating and mutating admission webhook for KubeVela
 // Applications that use the dynamodb-streams-kro trait.
 //
-// The path of a request: main -> commands::serve (server/serve.cpp) -> the HTTP layer
-// (server/http_server.cpp) -> dsw::serve (lib/src/handler.cpp) -> decode_review, handle,
-// Response::encode -> back to the socket.
-#include <unistd.h>
-
+// The path of a request: main -> commands::serve (serve/serve_command.cpp: flags, certificates,
+// signals) -> WebhookServer (serve/http_server.cpp: cpp-httplib's SSLServer, its hooks and
+// routes) -> dsw::serve (lib/src/handler.cpp: decode the review, handle, encode the answer) ->
+// back through cpp-httplib to the socket. The offline commands: cli/review_command.cpp and
+// check/check_command.cpp.
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -30,26 +30,6 @@ void usage(std::ostream& out) {
          "  --help     show this help; COMMAND --help shows a command's flags\n";
 }
 
-// glibc keeps at most 7 freed blocks per size in each thread's cache (tcache); a review builds
-// and drops a few hundred small JSON nodes, so most frees and mallocs miss it and take the
-// arena's slower path. 256 per size measured 8-10% less CPU per request for `serve`
-// (docs/performance.md). The count is a tunable glibc reads only at start-up, so `serve`
-// re-executes itself once with it set. Left alone when GLIBC_TUNABLES is already set (even
-// empty: the way to opt out) or LD_PRELOAD is (another allocator, or valgrind), and when the
-// exec fails (no /proc): then the process simply goes on with glibc's defaults.
-// The binary's own path is executed (not /proc/self/exe, which would rename the process "exe"
-// for ps, top and pkill).
-void tune_malloc_and_reexec(char** argv) {
-  if (std::getenv("GLIBC_TUNABLES") != nullptr || std::getenv("LD_PRELOAD") != nullptr) return;
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return;
-  self[n] = '\0';
-  if (::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=256", 0) != 0) return;
-  ::execv(self, argv);
-  ::unsetenv("GLIBC_TUNABLES");  // exec failed (e.g. the binary was replaced): carry on as we are
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,7 +50,6 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (cmd == "serve") {
-      tune_malloc_and_reexec(argv);
       return dsw::commands::serve(rest);
     }
     if (cmd == "check") return dsw::commands::check(rest);

@@ -1,25 +1,25 @@
-// The HTTPS side of `serve`: a few event-loop threads (epoll, non-blocking sockets, OpenSSL)
-// that read requests, answer them and keep connections alive, plus a small worker pool for large
-// reviews so that one 5 MiB Application never holds up the small ones behind it.
+// The HTTPS side of `serve`: cpp-httplib's SSLServer (Debian's libcpp-httplib 0.11.4), tuned and
+// guarded for an admission webhook.
 //
-// Why not cpp-httplib: it runs one thread per connection, which costs a context switch, a
-// poll(2) and a read(2) per request and made the server as slow as a Go net/http webhook;
-// docs/performance.md has the profile and the numbers. HTTP parsing is in http_request.h.
-//
-// A request's path: accept → TLS handshake → read the head (at most 64 KiB, 431 beyond) →
-// check method, path and headers (405/404/411/413/415 without reading a body) → read the body
-// (Content-Length only) → dsw::serve() on the loop thread, or on a worker when the body is
-// large → write the answer → keep the connection for the next request.
+// A request's path: accept → a thread of the elastic task queue (task_queue.h) → TLS handshake
+// (tls.h: policy, current certificate) → cpp-httplib reads the request line and headers, counted
+// and timed under it (connections.h) → the pre-routing hook refuses what the line and headers
+// alone decide (request_checks.h: 404/405/411/413/415, before any body byte is read) → cpp-httplib
+// reads the body (Content-Length only) → the route's handler calls the admission function
+// (dsw::serve) → cpp-httplib writes the answer → the logger hook logs, counts and, after a
+// refusal that left bytes unread, closes the connection.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
-#include "dsw/options.h"
+#include "dsw/handler.h"
 #include "serve/metrics.h"
 #include "serve/tls.h"
 
@@ -29,31 +29,32 @@ struct ServerConfig {
   std::string bind_address = "0.0.0.0";
   int port = 8443;  // 0: any free port (logged)
   std::size_t max_request_bytes = 7 * 1024 * 1024;
-  Options options;
-  // Event-loop threads; 0: one per CPU the process may use (cpuset, cgroup CPU limit), at most 8.
-  std::size_t loop_threads = 0;
-  // Threads that answer reviews larger than offload_bytes, off the event loops.
-  std::size_t worker_threads = 2;
-  std::size_t offload_bytes = 64 * 1024;
-  // Open connections at most; more are accepted and closed at once (and logged).
-  std::size_t max_connections = 10000;
-  // From a request's first byte to its last, and for writing an answer.
+  // Threads serving connections (one per open connection): kept warm / at most. Beyond the cap
+  // new connections wait in the queue.
+  std::size_t min_threads = 8;
+  std::size_t max_threads = 1024;
+  // Per read and per write (handshake, request, answer); a whole request also has 10 s from its
+  // first byte (connections.h).
   std::time_t io_timeout_sec = 10;
   // Idle keep-alive connections are kept this long (the apiserver drops its own after 90 s).
   std::time_t keep_alive_timeout_sec = 120;
   std::size_t keep_alive_max_requests = 100000;
 };
 
+// Bytes of an AdmissionReview in, the answer out: dsw::serve with the admission options, or a
+// stand-in in tests.
+using AdmitFunction = std::function<Outcome(Endpoint, std::string_view body)>;
+
 class WebhookServer {
  public:
-  WebhookServer(ServerConfig config, CertStore& certs, Metrics& metrics);
+  WebhookServer(ServerConfig config, CertStore& certs, Metrics& metrics, AdmitFunction admit);
   ~WebhookServer();
 
   // Sets up TLS and binds the listening socket. Returns a one-line error, or nothing.
   std::optional<std::string> bind();
   int bound_port() const { return bound_port_; }
-  // Serves until stop() and every connection is done; returns false when serving could not
-  // start.
+  // Serves until stop() and every connection's task has ended; returns false when the listener
+  // failed on its own.
   bool serve();
 
   // Readiness: the certificate is loaded (checked before construction), the listener is up and
@@ -61,8 +62,8 @@ class WebhookServer {
   bool ready() const { return listening_.load() && !shutting_down_.load(); }
   // First step of a graceful shutdown: /readyz answers 503, everything else keeps working.
   void begin_shutdown() { shutting_down_.store(true); }
-  // Closes the listener and idle keep-alive connections; requests under way are answered (with
-  // `Connection: close`) and serve() returns once the last connection is closed.
+  // Stops accepting and closes idle keep-alive connections; requests under way are answered
+  // (with `Connection: close`) and serve() returns once they are.
   void stop();
   std::size_t open_connections() const;
 

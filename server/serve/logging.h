@@ -1,10 +1,8 @@
-// Structured logging: one line per event, either one JSON object per line (`json`) or
-// `time level message key=value ...` for humans (`text`). Every value is escaped; callers pass
-// identifiers only, never object contents. Each thread appends its lines to its own buffer, and
-// they are written to standard error in batches (at 64 KiB, every second, and at once for
-// warnings and errors), so request threads never wait on each other or on the output. (spdlog,
-// used before, formatted every line again under one process-wide mutex: 9% of the server's
-// throughput for the one line per review; docs/performance.md.)
+// Structured logging on spdlog: one line per event on standard error, either one JSON object per
+// line (`json`) or `time level message key=value ...` for humans (`text`), times in UTC. Every
+// string value is escaped by the program's one JSON string escaper (dsw::append_json_string);
+// callers pass identifiers only, never object contents. Lines are kept in memory and written in
+// batches: at 64 KiB, every second, and at once after a warning or an error.
 #pragma once
 
 #include <cstdint>
@@ -37,9 +35,9 @@ struct Field {
   Value value;
 };
 
-// Sets up the process-wide logger writing to standard error. Call once, early.
+// Sets up the process-wide spdlog logger writing to standard error. Call once, early.
 void init(Level level, Format format);
-// Flushes and stops the background thread; logging after this is dropped.
+// Writes out what is pending and stops the periodic flush; logging after this is dropped.
 void shutdown();
 void flush();
 
@@ -50,7 +48,10 @@ inline void info(std::string_view m, std::initializer_list<Field> f = {}) { log(
 inline void warn(std::string_view m, std::initializer_list<Field> f = {}) { log(Level::Warn, m, f); }
 inline void error(std::string_view m, std::initializer_list<Field> f = {}) { log(Level::Error, m, f); }
 
-// The line body (without time and level) as it would be logged; exposed for tests.
+// The part of a line after time and level (spdlog's `%v`), as it would be logged; for tests.
 std::string render(Format format, std::string_view message, std::initializer_list<Field> fields);
+
+// The spdlog pattern of each format (time, level, then the rendered part); for tests.
+std::string_view pattern(Format format);
 
 }  // namespace dsw::logging

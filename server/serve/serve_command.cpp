@@ -20,6 +20,7 @@
 
 #include "cli/flags.h"
 #include "cli/commands.h"
+#include "dsw/handler.h"
 #include "serve/http_server.h"
 #include "serve/logging.h"
 #include "serve/metrics.h"
@@ -57,6 +58,7 @@ struct ShutdownState {
 
 int serve(const std::vector<std::string>& args) {
   server::ServerConfig config;
+  Options options;
   server::TlsSettings tls;
   std::string min_version = "1.2";
   logging::Level level = logging::Level::Info;
@@ -138,13 +140,7 @@ int serve(const std::vector<std::string>& args) {
                   throw cli::UsageError{"--max-request-bytes must be a size of at least 1Ki (e.g. 7Mi), not \"" + v + "\""};
                 config.max_request_bytes = *b;
               });
-  flags.value("event-loops", "N", "0",
-              "threads that serve connections (epoll event loops); 0: one per CPU the process may "
-              "use (cpuset and cgroup CPU limit), at most 8",
-              [&](const std::string& v) {
-                config.loop_threads = static_cast<std::size_t>(whole_number("event-loops", v, 0, 64));
-              });
-  cli::add_admission_flags(flags, config.options);
+  cli::add_admission_flags(flags, options);
   if (!flags.parse(args, std::cout)) return 0;
   if (!flags.positional().empty())
     throw cli::UsageError{"serve: unexpected argument \"" + flags.positional().front() + "\""};
@@ -186,7 +182,10 @@ int serve(const std::vector<std::string>& args) {
     }
   });
 
-  server::WebhookServer srv(config, certs, *metrics);
+  server::WebhookServer srv(config, certs, *metrics,
+                            [options](Endpoint endpoint, std::string_view body) {
+                              return dsw::serve(endpoint, body, options);
+                            });
   if (auto err = srv.bind()) {
     logging::shutdown();
     std::cerr << "dynamodb-streams-webhook serve: " << *err << "\n";

@@ -1,43 +1,10 @@
-// Unit tests of the server's pure pieces: log line rendering (escaping) and metrics exposition.
+// Unit tests of serve/metrics: the Prometheus text exposition.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <nlohmann/json.hpp>
 #include <string>
 
-#include "serve/logging.h"
 #include "serve/metrics.h"
-
-using dsw::logging::Format;
-using dsw::logging::render;
-
-TEST_CASE("json log lines are valid JSON with every value escaped") {
-  std::string uid = "a\"b\\c\nd\x01\x7f" "\xc3\xa9";
-  std::string bad_utf8 = "x\xff\xfey";
-  std::string line = "{" + render(Format::Json, "review", {{"uid", uid}, {"name", bad_utf8},
-                                                           {"ops", 3}, {"ms", 0.25}, {"dry", false}}) + "}";
-  auto j = nlohmann::json::parse(line);
-  CHECK(j["msg"] == "review");
-  CHECK(j["uid"] == uid);
-  CHECK(j["name"] == "x\xef\xbf\xbd\xef\xbf\xbdy");  // U+FFFD twice
-  CHECK(j["ops"] == 3);
-  CHECK(j["ms"] == 0.25);
-  CHECK(j["dry"] == false);
-  CHECK(line.find('\n') == std::string::npos);
-}
-
-TEST_CASE("long values are cut") {
-  std::string big(5000, 'a');
-  auto j = nlohmann::json::parse("{" + render(Format::Json, "m", {{"v", big}}) + "}");
-  CHECK(j["v"].get<std::string>().size() < 600);
-}
-
-TEST_CASE("text log lines quote values that need it") {
-  CHECK(render(Format::Text, "review", {{"uid", "abc"}, {"n", 2}}) == "review uid=abc n=2");
-  CHECK(render(Format::Text, "m", {{"name", "a b"}}) == "m name=\"a b\"");
-  CHECK(render(Format::Text, "m", {{"name", "x=1\n"}}) == "m name=\"x=1\\u000a\"");
-  CHECK(render(Format::Text, "m", {{"name", ""}}) == "m name=\"\"");
-}
 
 TEST_CASE("metrics: histogram buckets are cumulative and counters labelled") {
   dsw::server::Metrics m;

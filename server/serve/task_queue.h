@@ -1,0 +1,50 @@
+// The task queue cpp-httplib runs connections on: a thread per waiting connection, made on demand
+// up to a cap and reaped after a minute of idleness.
+//
+// cpp-httplib 0.11.4 keeps a connection on one pool thread from accept to close, idle keep-alive
+// time included. Its own ThreadPool has a fixed number of threads, so once that many keep-alive
+// connections are open (the apiserver keeps up to 25 idle ones per instance, and a cluster may
+// run three, plus probes and scrapes) every new connection waits until one of them closes. Here a
+// connection never waits while fewer than `max_threads` are open; beyond that it waits in the
+// queue.
+#pragma once
+
+#include <httplib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+namespace dsw::server {
+
+class ElasticTaskQueue final : public httplib::TaskQueue {
+ public:
+  struct Limits {
+    std::size_t min_threads = 8;  // kept even when idle
+    std::size_t max_threads = 1024;
+    std::chrono::milliseconds idle_timeout{60000};  // a thread above min_threads idle this long ends
+  };
+  // `after_task` runs on the task's thread after each task (cpp-httplib has closed the
+  // connection by then); `on_exception` is told of anything a task threw, which ends that task
+  // but never the process.
+  ElasticTaskQueue(Limits limits, std::function<void()> after_task,
+                   std::function<void(const char* what)> on_exception);
+  ~ElasticTaskQueue() override;
+
+  void enqueue(std::function<void()> fn) override;
+  // Lets every queued and running task finish, then ends every thread.
+  void shutdown() override;
+
+  std::size_t threads() const;
+
+ private:
+  struct State;
+  void spawn_locked();
+  std::shared_ptr<State> s_;
+};
+
+}  // namespace dsw::server

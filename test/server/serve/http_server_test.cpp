@@ -1,0 +1,167 @@
+// Tests of serve/http_server in-process, with a stand-in admission function: what the server
+// does around the admission logic (exceptions, compression, ranges), through cpp-httplib's own
+// client over TLS on 127.0.0.1. The real binary is tested by serve_test.py and hostile_test.py.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "serve/http_server.h"
+#include "serve/logging.h"
+#include "serve/metrics.h"
+#include "serve/tls.h"
+
+using dsw::Endpoint;
+using dsw::Outcome;
+using dsw::Verdict;
+
+namespace {
+
+std::string g_certs;  // a directory made by certs/make-dev-certs.sh
+std::string g_stderr_path;
+
+const std::string kAnswer =
+    R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"u","allowed":true}})";
+
+// A server on a free port, with `admit` as its admission function.
+class TestServer {
+ public:
+  explicit TestServer(dsw::server::AdmitFunction admit) {
+    dsw::server::TlsSettings tls;
+    tls.cert_file = g_certs + "/tls.crt";
+    tls.key_file = g_certs + "/tls.key";
+    certs_ = std::make_unique<dsw::server::CertStore>(tls);
+    REQUIRE_FALSE(certs_->load_initial());
+    dsw::server::ServerConfig config;
+    config.bind_address = "127.0.0.1";
+    config.port = 0;
+    srv_ = std::make_unique<dsw::server::WebhookServer>(config, *certs_, metrics_, std::move(admit));
+    REQUIRE_FALSE(srv_->bind());
+    thread_ = std::thread([this] { srv_->serve(); });
+    for (int i = 0; i < 200 && !srv_->ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~TestServer() {
+    srv_->stop();
+    thread_.join();
+  }
+  std::unique_ptr<httplib::SSLClient> client() const {
+    auto c = std::make_unique<httplib::SSLClient>("127.0.0.1", srv_->bound_port());
+    c->set_ca_cert_path((g_certs + "/ca.crt").c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_decompress(false);  // see the answer as it was sent
+    return c;
+  }
+  dsw::server::Metrics& metrics() { return metrics_; }
+
+ private:
+  std::unique_ptr<dsw::server::CertStore> certs_;
+  dsw::server::Metrics metrics_;
+  std::unique_ptr<dsw::server::WebhookServer> srv_;
+  std::thread thread_;
+};
+
+Outcome fixed_answer(Endpoint, std::string_view) {
+  Outcome o;
+  o.http_status = 200;
+  o.body = kAnswer;
+  o.verdict = Verdict::Allowed;
+  o.uid = "u";
+  return o;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("an exception in the admission function is answered 500 and logged; serving goes on") {
+  int calls = 0;
+  TestServer srv([&calls](Endpoint e, std::string_view body) -> Outcome {
+    if (++calls == 1) throw std::runtime_error("decoder state corrupt");
+    return fixed_answer(e, body);
+  });
+  auto c = srv.client();
+  auto r = c->Post("/validate", "{}", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 500);
+  CHECK(r->body == "internal server error\n");  // never the reason
+  auto again = c->Post("/validate", "{}", "application/json");
+  REQUIRE(again);
+  CHECK(again->status == 200);
+  CHECK(again->body == kAnswer);
+  dsw::logging::flush();
+  std::string log = read_file(g_stderr_path);
+  CHECK(log.find(R"("level":"error","msg":"request handler failed","reason":"decoder state corrupt")") !=
+        std::string::npos);
+  std::string metrics = srv.metrics().render();
+  CHECK(metrics.find("dynamodb_streams_webhook_http_responses_total{code=\"500\"} 1\n") != std::string::npos);
+  CHECK(metrics.find("dynamodb_streams_webhook_admission_requests_total{endpoint=\"validate\",outcome=\"error\"} 1\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("something other than a std::exception is answered 500 too") {
+  TestServer srv([](Endpoint, std::string_view) -> Outcome { throw 42; });
+  auto r = srv.client()->Post("/mutate", "{}", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 500);
+}
+
+TEST_CASE("review answers are never compressed, whatever the client accepts") {
+  // Debian's cpp-httplib has zlib and brotli and would gzip an application/json answer for the
+  // apiserver's Go client, which sends Accept-Encoding: gzip.
+  TestServer srv(fixed_answer);
+  auto c = srv.client();
+  for (const char* accept : {"gzip", "br", "gzip, deflate, br"}) {
+    auto r = c->Post("/mutate", {{"Accept-Encoding", accept}}, "{}", "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK_FALSE(r->has_header("Content-Encoding"));
+    CHECK(r->get_header_value("Content-Type") == "application/json");
+    CHECK(r->body == kAnswer);
+  }
+}
+
+TEST_CASE("a Range header does not cut a review answer (RFC 9110: ignored but for GET)") {
+  TestServer srv(fixed_answer);
+  auto r = srv.client()->Post("/mutate", {{"Range", "bytes=0-9"}}, "{}", "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == kAnswer);
+}
+
+int main(int argc, char** argv) {
+  char dir[] = "/tmp/dsw-http-server-test-XXXXXX";
+  if (::mkdtemp(dir) == nullptr) return 1;
+  g_certs = std::string(dir) + "/certs";
+  std::string cmd = std::string("bash ") + DSW_SOURCE_DIR + "/certs/make-dev-certs.sh " + g_certs +
+                    " >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "cannot make certificates: %s\n", cmd.c_str());
+    return 1;
+  }
+  // The server's log lines go to a file the tests read.
+  g_stderr_path = std::string(dir) + "/stderr.log";
+  int saved = ::dup(2);
+  if (std::freopen(g_stderr_path.c_str(), "w", stderr) == nullptr) return 1;
+  dsw::logging::init(dsw::logging::Level::Info, dsw::logging::Format::Json);
+  doctest::Context ctx(argc, argv);
+  int rc = ctx.run();
+  dsw::logging::shutdown();
+  ::dup2(saved, 2);
+  std::string rm = std::string("rm -rf ") + dir;
+  if (std::system(rm.c_str()) != 0) return rc == 0 ? 1 : rc;
+  return rc;
+}
