@@ -23,122 +23,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_support import (Server, basic_review, check, client_context, finish,  # noqa: E402
                            make_certs, read_http_response, tls_socket, tmpdir)
-from hostile_support import (RSS_BOUND_KIB, SANITIZER, SLOW, good_review_ok, open_fds, rss_kib,  # noqa: E402
-                             still_well, review_with_uid)
+from hostile_support import (HEAD, JSON, MiB, RSS_BOUND_KIB, SANITIZER, SLOW, closed_by_peer,  # noqa: E402
+                             gauge, good_review_ok, open_fds, plain_400, post, push_and_read,
+                             reset, rss_kib, settle, still_well, review_with_uid)
 
 BINARY = None
-JSON = {"Content-Type": "application/json"}
-HEAD = b"POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-MiB = 1024 * 1024
-
-
-def post(srv, body, path="/mutate", timeout=20):
-    return srv.request("POST", path, body, JSON, timeout=timeout)
-
-
-def plain_400(status, hdrs, data, *words):
-    return (status == 400 and hdrs.get("content-type", "").startswith("text/plain") and len(data) < 300
-            and all(w in data.decode("utf-8", "replace") for w in words))
-
-
-def closed_by_peer(sock, timeout=3):
-    """True when the server closes (EOF, reset or TLS error) within `timeout` and sends nothing
-    that looks like an HTTP answer."""
-    sock.settimeout(timeout)
-    got = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return not got.startswith(b"HTTP/")
-            got += chunk
-    except socket.timeout:
-        return False
-    except (ssl.SSLError, OSError):
-        return not got.startswith(b"HTTP/")
-
-
-def reset(sock):
-    """Closes with SO_LINGER 0: the kernel sends a TCP reset instead of a FIN."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
-def push_and_read(sock, head, piece, total, timeout, keep_sending=False):
-    """Sends `head`, then `piece` over and over up to `total` bytes, while reading the answer — in
-    one thread (one OpenSSL connection must not be read and written from two threads at once).
-    Stops at a complete answer (with keep_sending: once everything is sent or sending fails after
-    it), end of file, an error or `timeout`. Returns (status or None, body bytes sent, whether
-    everything was sent, seconds to the answer or the end)."""
-    sock.setblocking(False)
-    t0 = time.perf_counter()
-    out, sent, got, writing, answered = head, -len(head), b"", True, None
-    while time.perf_counter() - t0 < timeout:
-        want_write = writing and (out or sent < total)
-        if answered is not None and not want_write:
-            break
-        r, w, _ = select.select([sock] if answered is None else [], [sock] if want_write else [], [], 0.05)
-        if r or (answered is None and sock.pending()):
-            try:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
-                if _complete(got):
-                    answered = time.perf_counter() - t0
-                    if not keep_sending:
-                        break
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                pass
-            except OSError:
-                break
-        if w and want_write:
-            if not out:
-                out = piece[: total - sent]
-            try:
-                n = sock.send(out)  # after a want-write the same bytes are offered again
-                sent += n
-                out = out[n:]
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-                pass
-            except OSError:
-                writing = False
-    dt = answered if answered is not None else time.perf_counter() - t0
-    status = None
-    if got.startswith(b"HTTP/1.1 "):
-        status = int(got.split(b" ", 2)[1])
-    return status, max(sent, 0), sent >= total and not out, dt
-
-
-def _complete(data):
-    head, sep, body = data.partition(b"\r\n\r\n")
-    if not sep:
-        return False
-    m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-    return m is None or len(body) >= int(m.group(1))
-
-
-def gauge(srv, name):
-    return srv.metrics().get("dynamodb_streams_webhook_" + name)
-
-
-def settle(srv, baseline_fds, what, timeout=5 * SLOW):
-    """After connections were dropped: within `timeout` the server lets go of every one of them
-    (open fds back to the baseline) and nothing is left counted in flight but the scrape itself.
-    Both are polled together: the baseline may itself hold a connection the server was about to
-    close, so fds alone can reach it while a dropped request is still being let go."""
-    deadline = time.time() + timeout
-    while True:
-        fds = open_fds(srv.proc.pid)
-        inflight = gauge(srv, "requests_in_flight")
-        if (fds is not None and fds <= baseline_fds and inflight == 1) or time.time() >= deadline:
-            break
-        time.sleep(0.05)
-    check(fds is not None and fds <= baseline_fds,
-          "after %s: open fds back to the baseline (%s, baseline %d)" % (what, fds, baseline_fds))
-    check(inflight == 1, "after %s: in-flight gauge is back to 1, the scrape (%s)" % (what, inflight))
-
-
 # ------------------------------------------------------------------------------------------------
 def group_bodies():
     certs = make_certs(tmpdir("dsw-hostile-bodies-"))
@@ -310,34 +199,7 @@ def group_headers():
     check(status == 400, "a 20 KB header line (under the bound) gets cpp-httplib's 400 (%s)" % status)
     still_well(srv, "100 KB header lines")
 
-    print("header floods: the server stops reading, it does not buffer")
-    floods = [("64 MiB of 1 KB headers", HEAD + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(64 * 1024))),
-              ("64 MiB of tiny headers", HEAD + b"a: b\r\n" * (64 * MiB // 6)),
-              ("a 64 MiB header line", HEAD + b"X-Big: " + b"a" * (64 * MiB))]
-    for name, payload in floods:
-        status, dt, whole = answer_or_close(payload, timeout=2)
-        check(status is None and not whole,
-              "%s: cut off before the client could send it all (%s, %.1f s)" % (name, status, dt))
-        still_well(srv, name)
-    # Eight at once: each is cut at 64 KiB, so the server's memory stays bounded.
-    results = []
-
-    def flood(payload):
-        results.append(answer_or_close(payload, timeout=5))
-    threads = [threading.Thread(target=flood, args=(floods[i % 3][1],)) for i in range(8)]
-    peak = [0]
-    for t in threads:
-        t.start()
-    while any(t.is_alive() for t in threads):
-        peak[0] = max(peak[0], rss_kib(srv.proc.pid) or 0)
-        time.sleep(0.01)
-    for t in threads:
-        t.join()
-    check(len(results) == 8 and all(st is None and not whole for st, _, whole in results)
-          and peak[0] < RSS_BOUND_KIB,
-          "eight 64 MiB header floods at once: each cut off, server RSS at most %d KiB (bound %d)"
-          % (peak[0], RSS_BOUND_KIB))
-    still_well(srv, "eight floods at once")
+    # Floods of header bytes (64 MiB, eight at once): advisories_test.py, group header-floods.
 
     print("plain HTTP on the TLS port")
     fds0 = open_fds(srv.proc.pid)
