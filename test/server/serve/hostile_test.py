@@ -275,6 +275,40 @@ def group_connections():
     settle(srv, fds0, "64 trickling connections")
     still_well(srv, "64 trickling connections")
 
+    print("a request trickled over more than 10 s")
+    # cpp-httplib 0.11.4 has only a per-read timeout; serve also gives a whole request 10 s from
+    # its first byte (checked at each TLS record), so a client sending a header line every half
+    # second is cut off, not served for ever.
+    s = tls_socket(srv.port, ctx, timeout=20)
+    t0 = time.time()
+    s.sendall(b"POST /mutate HTTP/1.1\r\n")
+    cut_after = None
+    i = 0
+    while time.time() - t0 < 15 * SLOW:
+        time.sleep(0.5)
+        try:
+            s.sendall(b"X-Slow-%d: 1\r\n" % i)
+            i += 1
+            s.setblocking(False)
+            try:
+                if s.recv(1) == b"":
+                    cut_after = time.time() - t0
+                    break
+            except (ssl.SSLWantReadError, BlockingIOError):
+                pass
+            finally:
+                s.setblocking(True)
+        except (ssl.SSLError, OSError):
+            cut_after = time.time() - t0
+            break
+    s.close()
+    check(cut_after is not None and 10 <= cut_after < 12 * SLOW,
+          "a request still arriving 10 s after its first byte is cut off (after %s s)"
+          % (None if cut_after is None else round(cut_after, 1)))
+    check(any("not read whole within 10 s" in l and '"level":"warning"' in l for l in srv.log_lines()),
+          "and the cut is logged as a warning")
+    settle(srv, fds0, "a trickled request")
+
     print("half-closed connections (shutdown(SHUT_WR) mid-request)")
     stages = [("after the handshake", b""), ("mid request line", b"POST /mut"),
               ("mid headers", HEAD), ("mid body", full[:-len(body) // 2])]
