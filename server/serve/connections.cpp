@@ -18,7 +18,7 @@ using Clock = std::chrono::steady_clock;
 struct Current {
   int fd = -1;
   SSL* ssl = nullptr;
-  std::uint64_t id = 0;
+  void* entry = nullptr;  // Connections::Entry* in the registry
   std::string peer;
   bool in_request = false;  // between request_started() and request_finished()
   bool cut = false;         // shut down by the counter: nothing more is counted
@@ -79,49 +79,46 @@ void Connections::on_record(int write_p, int, int content_type, const void* buf,
 }
 
 void Connections::register_current(int fd, SSL* ssl) {
-  std::lock_guard<std::mutex> lock(mu_);
-  t_conn = Current{};
+  unregister_current();  // a thread serves one connection at a time; a stale one is let go
+  auto entry = std::make_unique<Entry>();
+  entry->fd = fd;
   t_conn.fd = fd;
   t_conn.ssl = ssl;
-  t_conn.id = ++next_id_;
+  t_conn.entry = entry.get();
   t_conn.peer = peer_of(fd);
-  open_[fd] = Entry{t_conn.id, false};
+  std::lock_guard<std::mutex> lock(mu_);
+  open_.emplace(entry.get(), std::move(entry));
+}
+
+void Connections::unregister_current() {
+  if (t_conn.entry != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_.erase(static_cast<Entry*>(t_conn.entry));
+  }
+  t_conn = Current{};
 }
 
 void Connections::request_started() {
   if (t_conn.in_request) return;
   t_conn.in_request = true;
   if (t_conn.head_bytes == 0) t_conn.first_byte = Clock::now();
-  if (t_conn.fd < 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = open_.find(t_conn.fd);
-  if (it != open_.end() && it->second.id == t_conn.id) it->second.busy = true;
+  if (t_conn.entry != nullptr) static_cast<Entry*>(t_conn.entry)->busy.store(true);
 }
 
 void Connections::request_finished() {
   t_conn.in_request = false;
   t_conn.head_bytes = 0;
-  if (t_conn.fd < 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = open_.find(t_conn.fd);
-  if (it != open_.end() && it->second.id == t_conn.id) it->second.busy = false;
+  if (t_conn.entry != nullptr) static_cast<Entry*>(t_conn.entry)->busy.store(false);
 }
 
-void Connections::task_done() {
-  if (t_conn.fd >= 0) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = open_.find(t_conn.fd);
-    if (it != open_.end() && it->second.id == t_conn.id) open_.erase(it);
-  }
-  t_conn = Current{};
-}
+void Connections::task_done() { unregister_current(); }
 
 std::size_t Connections::close_idle() {
   std::lock_guard<std::mutex> lock(mu_);
   std::size_t n = 0;
-  for (auto& [fd, e] : open_) {
-    if (!e.busy) {
-      ::shutdown(fd, SHUT_RDWR);
+  for (auto& [key, e] : open_) {
+    if (!e->busy.load()) {
+      ::shutdown(e->fd, SHUT_RDWR);
       ++n;
     }
   }

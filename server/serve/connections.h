@@ -19,9 +19,10 @@
 
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -66,14 +67,15 @@ class Connections {
   static void on_record(int write_p, int version, int content_type, const void* buf,
                         std::size_t len, SSL* ssl, void* arg);
   void register_current(int fd, SSL* ssl);
+  void unregister_current();
 
+  // One per open connection, owned here; its thread marks it busy or idle without a lock.
   struct Entry {
-    std::uint64_t id;
-    bool busy;
+    int fd;
+    std::atomic<bool> busy{false};
   };
-  mutable std::mutex mu_;
-  std::unordered_map<int, Entry> open_;
-  std::uint64_t next_id_ = 0;
+  mutable std::mutex mu_;  // taken when a connection opens or closes, and at shutdown
+  std::unordered_map<Entry*, std::unique_ptr<Entry>> open_;
 };
 
 // Shuts the write side, then reads and drops what the client still sends for at most a second,
