@@ -352,7 +352,7 @@ def main():
     check(reloads(srv, "failure") == 0, "no failed reloads")
 
     # Log lines: the server flushes at least every second. Requests wrk left in flight when it
-    # was stopped are still answered (a large one on a worker thread), so count once nothing but
+    # was stopped are still answered (a large one may take a while), so count once nothing but
     # the scrape itself is in flight.
     m = srv.metrics()
     deadline = time.time() + 10
@@ -369,8 +369,8 @@ def main():
     # Resources after warm-up.
     t_end = samples[-1][0] if samples else t0
     span = t_end - t0
-    # Warm-up is the first half: RSS climbs from ~11 MiB while the malloc arenas of the event
-    # loops and the workers meet the large reviews (and glibc's per-thread caches fill).
+    # Warm-up is the first half: RSS climbs from ~11 MiB while the malloc arenas of the
+    # connection threads meet the large reviews (and glibc's per-thread caches fill).
     after = [s for s in samples if t0 + 0.5 * span <= s[0] <= t0 + 0.65 * span]
     last = [s for s in samples if s[0] >= t0 + 0.85 * span]
     if after and last:
