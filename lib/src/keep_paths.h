@@ -37,17 +37,19 @@ class KeepPaths {
       if (name == key) return child.get();
     return nullptr;
   }
-  // The node of each element of an array read at `node` (of one returned by as_array()).
-  static const Node& element(const Node& node) { return node.whole ? node : *node.elements; }
+  // The node of each element of an array read at `node`, or nullptr when they are dropped.
+  static const Node* element(const Node& node) {
+    return node.whole ? &node : node.elements.get();
+  }
 
   // The node to read an object (an array) with when one is found at `node`. A value of a shape
-  // the paths do not foresee (an array where they name members, an object where they name
-  // elements) is built whole: whatever reads it then sees exactly what the text holds.
+  // the paths do not foresee (an array where they name only members, an object where they name
+  // only elements) is built whole: whatever reads it then sees exactly what the text holds.
   static const Node& as_object(const Node& node) {
-    return node.whole || node.members.empty() ? whole_node() : node;
+    return node.members.empty() && node.elements ? whole_node() : node;
   }
   static const Node& as_array(const Node& node) {
-    return node.whole || !node.elements ? whole_node() : node;
+    return !node.elements && !node.members.empty() ? whole_node() : node;
   }
 
  private:

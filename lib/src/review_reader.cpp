@@ -74,7 +74,8 @@ class PrunedBuilder {
     if (skip_ > 0) return false;
     if (!stack_.empty() && stack_.back().array) {
       const Frame& top = stack_.back();
-      next_ = &KeepPaths::element(*top.node);
+      next_ = KeepPaths::element(*top.node);
+      if (next_ == nullptr) return false;
       slot_ = &top.value->get_ref<json::array_t&>().emplace_back();
       return true;
     }
