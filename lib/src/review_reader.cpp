@@ -24,8 +24,8 @@ class PrunedBuilder {
  public:
   explicit PrunedBuilder(const Node& root) : next_(&root), slot_(&document) { stack_.reserve(16); }
 
-  json document;          // what was built
-  std::string error;      // the decode error, once the parser reported one
+  json document;      // what was built
+  std::string error;  // the decode error, once the parser reported one
 
   // The json_sax interface (called by json::sax_parse; no virtual functions needed).
   bool null() { return scalar(nullptr); }
@@ -109,9 +109,9 @@ class PrunedBuilder {
   }
 
   std::vector<Frame> stack_;
-  const Node* next_;        // what is kept of the next value; nullptr: it is dropped
-  json* slot_;              // where the next value goes
-  std::size_t skip_ = 0;    // depth inside a dropped value
+  const Node* next_;      // what is kept of the next value; nullptr: it is dropped
+  json* slot_;            // where the next value goes
+  std::size_t skip_ = 0;  // depth inside a dropped value
 };
 
 }  // namespace
