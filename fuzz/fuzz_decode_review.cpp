@@ -5,6 +5,9 @@
 //  - an accepted body is an admission.k8s.io/v1 or v1beta1 AdmissionReview with a non-empty
 //    request.uid, and the decoded fields equal what an independent parse of the body reads;
 //  - a body with a NUL byte (where nlohmann's lexer would stop reading) is never accepted;
+//  - the refusals are worded exactly as before the reader used nlohmann's SAX parser: nesting
+//    over the limit first, then the first raw control byte, then what json::parse() (the DOM
+//    parser) throws, with its byte offset;
 //  - json_nesting_depth() equals the real nesting depth of every valid JSON text (measured with
 //    nlohmann's SAX parser, which builds nothing and does not recurse), so the guard cannot be
 //    fooled into letting a deep document through;
@@ -62,6 +65,28 @@ struct DepthCounter : nlohmann::json_sax<json> {
   }
 };
 
+// The refusal decode_review() must give `input`, found without the library's reader: "" when
+// the body is JSON (it may still not be an AdmissionReview).
+std::string expected_json_refusal(std::string_view input, const dsw::Options& options) {
+  if (dsw::json_nesting_depth(input, options.max_depth) > options.max_depth)
+    return "request body nests JSON deeper than " + std::to_string(options.max_depth) + " levels";
+  const std::string not_json = "request body is not valid JSON ";
+  for (std::size_t i = 0; i < input.size(); ++i) {
+    const auto c = static_cast<unsigned char>(input[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+      return not_json + "(error at byte " + std::to_string(i + 1) + ")";
+  }
+  try {
+    const json parsed = json::parse(input);
+    (void)parsed;
+  } catch (const json::parse_error& e) {
+    return not_json + "(error at byte " + std::to_string(e.byte) + ")";
+  } catch (const json::out_of_range&) {
+    return not_json + "(a number is out of range)";
+  }
+  return "";
+}
+
 bool is_depth_error(const dsw::DecodeResult& r) {
   const auto* e = std::get_if<dsw::DecodeError>(&r);
   return e != nullptr && e->message.find("deeper than") != std::string::npos;
@@ -74,7 +99,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const dsw::Options options;
   const dsw::DecodeResult result = dsw::decode_review(input, options);
 
+  const std::string json_refusal = expected_json_refusal(input, options);
+  if (!json_refusal.empty()) {
+    const auto* err = std::get_if<dsw::DecodeError>(&result);
+    DSW_FUZZ_CHECK(err != nullptr && err->message == json_refusal,
+                   "refused as \"" + json_refusal + "\", got \"" + (err ? err->message : "") + "\"");
+  }
   if (const auto* err = std::get_if<dsw::DecodeError>(&result)) {
+    DSW_FUZZ_CHECK(!json_refusal.empty() ||
+                       (err->message.rfind("request body is not valid JSON", 0) != 0 &&
+                        err->message.rfind("request body nests", 0) != 0),
+                   "JSON that json::parse() reads is refused only as a review: " + err->message);
     DSW_FUZZ_CHECK(!err->message.empty() && err->message.size() <= 160 &&
                        dsw::fuzz::printable_ascii_line(err->message),
                    "a decode error is a short line of printable ASCII: " + err->message);

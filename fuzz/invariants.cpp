@@ -191,8 +191,9 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
   const bool mutate = endpoint == Endpoint::Mutate;
   DSW_FUZZ_CHECK(out.http_status == 200 || out.http_status == 400,
                  "HTTP status is 200 or 400, got " + std::to_string(out.http_status));
-  // serve() reads bodies with its own fast reader; its answer must be exactly the one the
-  // public decode_review() + handle() give (a differential check of the two JSON readers).
+  // serve() builds only the parts of a review the admission logic reads (admission_reads.cpp);
+  // its answer must be exactly the one handle() gives on the whole document that decode_review()
+  // builds. A rule reading a field that list lacks shows up here.
   const DecodeResult reference = decode_review(input, options);
   if (out.http_status == 400) {
     const auto* ref_error = std::get_if<DecodeError>(&reference);

@@ -42,8 +42,9 @@ bool quotes_input(std::string_view message, std::string_view input);
 bool printable_ascii_line(std::string_view s);
 
 // Checks the answer `out` that serve(endpoint, input, options) gave for `input`:
-//  - 400 only for bodies decode_review refuses; a short printable message that never quotes
-//    the input;
+//  - exactly the answer of handle(decode_review()), which reads the whole document: 400 with
+//    decode_review's message for the bodies it refuses (a short printable line that never
+//    quotes the input), else handle()'s answer byte for byte;
 //  - 200: a well-formed AdmissionReview in the request's apiVersion, kind AdmissionReview,
 //    response.uid equal to request.uid, allowed a boolean, only known response fields;
 //  - every deny carries a non-empty status.message (and causes for 422 Invalid);

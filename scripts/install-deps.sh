@@ -11,7 +11,7 @@ mode="${1:---test}"
 # pkg-config), OpenSSL 3, nlohmann_json, spdlog with Debian's fmt, doctest; yaml-cpp for `check`.
 runtime=(libcpp-httplib0.11 libspdlog1.10 libfmt9 libssl3 libyaml-cpp0.7 ca-certificates)
 build=(build-essential cmake pkg-config libcpp-httplib-dev libspdlog-dev libfmt-dev libssl-dev
-       nlohmann-json3-dev doctest-dev libyaml-cpp-dev rapidjson-dev)
+       nlohmann-json3-dev doctest-dev libyaml-cpp-dev)
 test=(python3 python3-jsonpatch openssl curl clang libclang-rt-14-dev libbenchmark-dev wrk procps
       # chart tests: ../shared/tools/helm-template builds from these Go packages, and
       # ../shared/tools/kube-validate needs python3-kubernetes; both scripts use python3-yaml

@@ -58,7 +58,9 @@ Response handle(Endpoint endpoint, const Request& request, const Options& option
 
 Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) {
   Outcome out;
-  auto decoded = detail::decode_review_for_admission(body, options);
+  // Only the parts of the review the admission logic reads are built (admission_reads.cpp); the
+  // answer is the one handle(decode_review()) gives, which builds the whole document.
+  auto decoded = detail::read_review(body, options, detail::admission_reads());
   if (auto* err = std::get_if<DecodeError>(&decoded)) {
     out.http_status = 400;
     out.body = err->message;

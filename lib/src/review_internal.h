@@ -1,4 +1,5 @@
-// The steps of decode_review(), shared with the fast reader in review_fast.cpp (internal header).
+// The steps of reading an AdmissionReview, shared by decode_review() and dsw::serve()
+// (internal header).
 #pragma once
 
 #include <optional>
@@ -8,10 +9,12 @@
 
 #include "dsw/options.h"
 #include "dsw/review.h"
+#include "keep_paths.h"
 
 namespace dsw::detail {
 
-// What is refused before any parser runs: nesting deeper than options.max_depth, and NUL bytes.
+// What is refused before the parser runs: nesting deeper than options.max_depth, and raw bytes
+// below 0x20 other than tab, LF and CR (NUL among them).
 std::optional<DecodeError> check_raw_body(std::string_view body, const Options& options);
 
 // The offset of the first raw byte below 0x20 other than tab, LF and CR, or npos.
@@ -20,8 +23,13 @@ std::size_t first_control_byte(std::string_view text);
 // The Request held in a parsed AdmissionReview document (apiVersion, kind, request checks).
 DecodeResult request_from_document(nlohmann::json doc);
 
-// decode_review() for dsw::serve(): the same answer for every body, but read with RapidJSON,
-// building only the parts of the document the admission logic reads (see review_fast.cpp).
-DecodeResult decode_review_for_admission(std::string_view body, const Options& options);
+// Reads an AdmissionReview with nlohmann's SAX parser, building only the parts of the document
+// on `keep`'s paths (review_reader.cpp). Every body gets the answer decode_review() gives, but
+// request.object and request.oldObject hold only what is kept.
+DecodeResult read_review(std::string_view body, const Options& options, const KeepPaths& keep);
+
+// The parts of a review the admission logic reads (admission_reads.cpp): what dsw::serve()
+// reads with read_review().
+const KeepPaths& admission_reads();
 
 }  // namespace dsw::detail
