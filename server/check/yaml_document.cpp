@@ -10,6 +10,8 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include "dsw/utf8.h"
+
 namespace dsw::yamldoc {
 
 using nlohmann::json;
@@ -239,43 +241,12 @@ Typed type_of(const YAML::Node& n) {
   return {ScalarKind::String, text, {}};
 }
 
-// Decodes one UTF-8 sequence at s[i]; returns the code point and advances i, or -1 if invalid.
-long next_code_point(std::string_view s, std::size_t& i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) {
-    ++i;
-    return c;
-  }
-  std::size_t len;
-  long cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return -1;
-  }
-  if (i + len > s.size()) return -1;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return -1;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return -1;
-  i += len;
-  return cp;
-}
-
 bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();)
-    if (next_code_point(s, i) < 0) return false;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t length = utf8::decode(s, i).length;
+    if (length == 0) return false;
+    i += length;
+  }
   return true;
 }
 
@@ -412,15 +383,16 @@ void write_json(const YAML::Node& n, int indent, int level, std::string& out) {
 
 // Code points YAML treats as line breaks or that a plain or block scalar cannot hold: C0 and C1
 // controls (except tab and newline, handled by the callers), DEL, U+2028, U+2029, BOM.
-bool is_troublesome(long cp) {
+bool is_troublesome(char32_t cp) {
   return (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
          cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF;
 }
 
 bool has_troublesome(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    long cp = next_code_point(s, i);
-    if (cp < 0 || is_troublesome(cp)) return true;
+    auto [cp, length] = utf8::decode(s, i);
+    if (length == 0 || is_troublesome(cp)) return true;
+    i += length;
   }
   return false;
 }
@@ -477,11 +449,10 @@ bool literal_ok(std::string_view s) {
 std::string double_quoted(std::string_view s) {
   std::string out = "\"";
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t start = i;
-    long cp = next_code_point(s, i);
-    if (cp < 0) {  // not reachable for documents to_json accepted; keep the byte visible
-      ++i;
-      cp = static_cast<unsigned char>(s[start]);
+    auto [cp, length] = utf8::decode(s, i);
+    if (length == 0) {  // not reachable for documents to_json accepted; keep the byte visible
+      cp = static_cast<unsigned char>(s[i]);
+      length = 1;
     }
     char buf[16];
     switch (cp) {
@@ -499,9 +470,10 @@ std::string double_quoted(std::string_view s) {
         } else if (cp == 0xFEFF) {
           out += "\\uFEFF";
         } else {
-          out.append(s.substr(start, i - start));
+          out.append(s.substr(i, length));
         }
     }
+    i += length;
   }
   out += "\"";
   return out;
@@ -976,8 +948,9 @@ std::vector<std::optional<std::string>> document_sources(std::string_view text,
 void check_printable(std::string_view text) {
   int line = 1, column = 1;
   for (std::size_t i = 0; i < text.size();) {
-    long cp = next_code_point(text, i);
-    if (cp < 0) throw Error("the input is not valid UTF-8", line, column);
+    auto [cp, length] = utf8::decode(text, i);
+    if (length == 0) throw Error("the input is not valid UTF-8", line, column);
+    i += length;
     bool printable = cp == '\t' || cp == '\n' || cp == '\r' || (cp >= 0x20 && cp <= 0x7E) ||
                      cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
                      cp >= 0x10000;
