@@ -380,6 +380,25 @@ void write_json(const YAML::Node& n, int indent, int level, std::string& out) {
 }
 
 // ---- YAML text ------------------------------------------------------------------------------
+//
+// yaml-cpp's Emitter writes the string scalars: it decides whether YAML's syntax lets a string
+// stand as a plain scalar, and writes it plain or double-quoted with its escapes. This code
+// keeps what the Emitter cannot decide, or cannot write as `check` always has (its output must
+// not move):
+//  - typing: which strings must be quoted although YAML's syntax allows them plain, because
+//    kubectl (YAML 1.1) or a YAML 1.2 tool would read them as something else (numbers, booleans,
+//    null, `<<`), and that numbers, booleans and nulls keep their written form (1.10, 0777);
+//  - escapes of control characters, NBSP, U+2028/U+2029 and the BOM in double quotes: yaml-cpp
+//    0.7 writes \b and \f, hex digits in lower case (\x1b, \ufeff), leaves DEL, U+2028 and
+//    U+2029 unescaped and escapes NBSP, where `check` writes \x08, \x1B, \uFEFF, \x7F, \L, \P
+//    and a plain NBSP;
+//  - literal block scalars (`|`): the Emitter's Literal always writes `|` (clip), so a string
+//    without a final line break would read back with one, and it indents empty lines;
+//  - the block layout: the Emitter indents a sequence under a mapping key (`key:\n  - a`) and
+//    starts a nested sequence on a line of its own (`-\n  - a`), where `check` writes
+//    `key:\n- a` and `- - a` as kubectl and kustomize do (no indent setting changes that:
+//    yaml-cpp ignores an indent below 2); and it chooses explicit keys (`? key`) by another
+//    length and writes a mapping after `? key\n:` on the same line.
 
 // Code points YAML treats as line breaks or that a plain or block scalar cannot hold: C0 and C1
 // controls (except tab and newline, handled by the callers), DEL, U+2028, U+2029, BOM.
@@ -388,6 +407,7 @@ bool is_troublesome(char32_t cp) {
          cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF;
 }
 
+// Whether `s` holds a troublesome code point or is not valid UTF-8.
 bool has_troublesome(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     auto [cp, length] = utf8::decode(s, i);
@@ -397,6 +417,12 @@ bool has_troublesome(std::string_view s) {
   return false;
 }
 
+// Whether double_quoted() must write `s`: it holds a code point the Emitter escapes otherwise
+// (see above), or is not valid UTF-8 (which to_json never lets through).
+bool needs_own_escapes(std::string_view s) {
+  return has_troublesome(s) || s.find("\xC2\xA0") != std::string_view::npos;
+}
+
 bool ieq(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -404,48 +430,40 @@ bool ieq(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Whether the string can be written as a plain scalar and still read back as this same string,
-// by kubectl (YAML 1.1) and by YAML 1.2 tools alike. Deliberately conservative.
-bool plain_ok(std::string_view s) {
-  if (s.empty() || s.size() > 512 || s == "<<") return false;
-  char c = s.front();
-  if (std::string_view("-?:,[]{}#&*!|>'\"%@`.+~= \t").find(c) != std::string_view::npos) return false;
-  if (is_digit(c)) return false;
-  if (s.back() == ' ' || s.back() == ':' || s.back() == '\t') return false;
-  if (s.find(": ") != std::string_view::npos || s.find(" #") != std::string_view::npos ||
-      s.find('\t') != std::string_view::npos || s.find('\n') != std::string_view::npos)
+// Whether a string may be written plain and still read back as this same string, by kubectl
+// (YAML 1.1) and by YAML 1.2 tools alike, where YAML's syntax lets it be plain at all. The
+// Emitter decides the syntax: it quotes an indicator at the start, `: ` and ` #`, tabs and line
+// breaks, a trailing space or colon (text read plain from a flow collection, `{a: b: c}`, or
+// folded from several lines). `as_read`: the text was read as a plain scalar and typed as a
+// string, so it keeps its type written as it was (2024-01-01, 1.2.3, 10Gi, yEs). Deliberately
+// conservative.
+bool may_stay_plain(std::string_view s, bool as_read) {
+  // Whatever its origin: not a merge key, no code point that yaml-cpp reads into a plain
+  // scalar but YAML takes as a line break or refuses (CR, NEL, U+2028, a BOM), no `---` or `...`
+  // that would start a line as a document marker, no leading `?` or `:`.
+  if (s.empty() || s == "<<" || has_troublesome(s)) return false;
+  if (s.substr(0, 3) == "---" || s.substr(0, 3) == "..." || s.front() == '?' || s.front() == ':')
     return false;
+  if (as_read) return true;
+  // A string of any other origin (quoted, block or tagged in the input, or a patch value) is
+  // quoted when any YAML reader might type it otherwise: a number-like start, a boolean or
+  // null word in any case (YAML 1.1 and 1.2 differ), or anything go-yaml types as non-string.
+  if (s.size() > 512 || is_digit(s.front())) return false;
+  if (std::string_view("-.+~=").find(s.front()) != std::string_view::npos) return false;
   for (auto w : {"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
     if (ieq(s, w)) return false;
-  if (resolve(s).kind != ScalarKind::String) return false;
-  return !has_troublesome(s);
+  return resolve(s).kind == ScalarKind::String;
 }
 
-// Whether the text of a scalar read as plain (which kubectl types as a string) reads back as the
-// same string when written plain as a block mapping key or value. Not always: the scalar may
-// come from a flow collection (`{a: b: c}`), span lines (folded into a line break), hold a CR,
-// a BOM or other code points yaml-cpp takes in as text, or start with `---`. The same rules
-// apply to keys and values.
-bool plain_text_keeps(std::string_view s) {
-  if (plain_ok(s)) return true;
-  // What plain_ok() refuses only to be safe for strings of any origin, such as a leading digit
-  // (2024-01-01, 1.2.3, 10Gi), is kept as written; everything else is refused as there.
-  if (s.empty() || s == "<<" || s.front() == ' ' || s.back() == ' ' || s.back() == ':') return false;
-  if (std::string_view("?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) return false;
-  if (s.front() == '-' && (s.size() == 1 || s[1] == ' ')) return false;
-  if (s.substr(0, 3) == "---" || s.substr(0, 3) == "...") return false;
-  if (s.find(": ") != std::string_view::npos || s.find(" #") != std::string_view::npos ||
-      s.find('\t') != std::string_view::npos || s.find('\n') != std::string_view::npos)
-    return false;
-  return !has_troublesome(s);  // CR, NEL, U+2028/9, BOM, other controls
+// What yaml-cpp's Emitter writes for the string `s` alone in `format`: YAML::Auto (plain where
+// YAML's syntax allows it, else double-quoted) or YAML::DoubleQuoted.
+std::string emitted(std::string_view s, YAML::EMITTER_MANIP format) {
+  YAML::Emitter e;
+  e << format << std::string(s);
+  return std::string(e.c_str(), e.size());
 }
 
-bool literal_ok(std::string_view s) {
-  if (s.find('\n') == std::string_view::npos || s.find('\r') != std::string_view::npos) return false;
-  if (s.front() == ' ' || s.front() == '\t' || s.front() == '\n') return false;
-  return !has_troublesome(s);
-}
-
+// `s` double-quoted with the escapes the Emitter would write differently (see above).
 std::string double_quoted(std::string_view s) {
   std::string out = "\"";
   for (std::size_t i = 0; i < s.size();) {
@@ -479,26 +497,43 @@ std::string double_quoted(std::string_view s) {
   return out;
 }
 
-// A string as a YAML scalar. `block_indent` >= 0 allows a literal block scalar whose lines are
-// indented that far; the result then starts with "|" and ends with a newline.
-std::string string_scalar(std::string_view s, int block_indent) {
-  if (plain_ok(s)) return std::string(s);
-  if (block_indent >= 0 && literal_ok(s)) {
-    std::size_t trailing = 0;
-    while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
-    std::string out = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
-    std::string_view body = s.substr(0, s.size() - trailing);
-    std::size_t pos = 0;
-    while (pos <= body.size()) {
-      std::size_t nl = body.find('\n', pos);
-      std::string_view line = body.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-      if (!line.empty()) out.append(static_cast<std::size_t>(block_indent), ' ').append(line);
-      out.push_back('\n');
-      if (nl == std::string_view::npos) break;
-      pos = nl + 1;
-    }
-    for (std::size_t k = 1; k < trailing; ++k) out.push_back('\n');
-    return out;
+bool literal_ok(std::string_view s) {
+  if (s.find('\n') == std::string_view::npos || s.find('\r') != std::string_view::npos) return false;
+  if (s.front() == ' ' || s.front() == '\t' || s.front() == '\n') return false;
+  return !has_troublesome(s);
+}
+
+// `s` as a literal block scalar whose lines are indented `indent`: the chomping indicator
+// keeps the final line breaks exactly, and empty lines stay empty.
+std::string literal_block(std::string_view s, int indent) {
+  std::size_t trailing = 0;
+  while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
+  std::string out = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
+  std::string_view body = s.substr(0, s.size() - trailing);
+  std::size_t pos = 0;
+  while (pos <= body.size()) {
+    std::size_t nl = body.find('\n', pos);
+    std::string_view line = body.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    if (!line.empty()) out.append(static_cast<std::size_t>(indent), ' ').append(line);
+    out.push_back('\n');
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  for (std::size_t k = 1; k < trailing; ++k) out.push_back('\n');
+  return out;
+}
+
+// A string as a YAML scalar (see may_stay_plain for `as_read`). `block_indent` >= 0 allows a
+// literal block scalar whose lines are indented that far; the result then starts with "|" and
+// ends with a newline.
+std::string string_scalar(std::string_view s, bool as_read, int block_indent) {
+  if (block_indent >= 0 && literal_ok(s)) return literal_block(s, block_indent);
+  const bool own_escapes = needs_own_escapes(s);
+  if (may_stay_plain(s, as_read)) {
+    std::string text = emitted(s, YAML::Auto);
+    if (text == s || !own_escapes) return text;  // plain, or quoted by the Emitter
+  } else if (!own_escapes) {
+    return emitted(s, YAML::DoubleQuoted);
   }
   return double_quoted(s);
 }
@@ -507,13 +542,12 @@ std::string string_scalar(std::string_view s, int block_indent) {
 std::string scalar_text(const YAML::Node& n, int block_indent) {
   if (n.IsNull()) return n.Tag() == kStrTag ? "\"\"" : "null";
   Typed t = type_of(n);
-  if (n.Tag() == kPlainTag) {
-    // Read as plain: written back as it was (a number keeps its form, 1.10 stays 1.10), unless
-    // that text would read differently in a block mapping; such strings are quoted.
-    if (t.kind != ScalarKind::String || plain_text_keeps(n.Scalar())) return n.Scalar();
-  }
-  if (t.kind == ScalarKind::String) return string_scalar(t.value.get_ref<const std::string&>(), block_indent);
-  return t.text;
+  const bool as_read = n.Tag() == kPlainTag;
+  if (t.kind == ScalarKind::String)
+    return string_scalar(t.value.get_ref<const std::string&>(), as_read, block_indent);
+  // A number, boolean or null read as plain keeps its written form (1.10 stays 1.10); one
+  // typed by a tag (!!int "12") is written in its JSON form.
+  return as_read ? n.Scalar() : t.text;
 }
 
 bool is_empty_collection(const YAML::Node& n) {
@@ -540,6 +574,7 @@ void emit_value_after_indicator(const YAML::Node& v, int indent, std::string& ou
 // Longest key text written as an implicit key `key: value` (bytes; YAML allows 1024 characters).
 constexpr std::size_t kMaxImplicitKey = 1000;
 
+// The block layout of a non-empty collection (own code: see the top of this section).
 void emit(const YAML::Node& n, int indent, bool inline_first, std::string& out) {
   bool first = true;
   auto pad = [&] {
