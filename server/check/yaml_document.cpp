@@ -113,32 +113,38 @@ std::optional<json> go_parse_int(std::string_view s) {
   return std::nullopt;
 }
 
+// Skips the digits at s[i...]; returns whether there was at least one.
+bool skip_digits(std::string_view s, std::size_t& i) {
+  std::size_t start = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  return i > start;
+}
+
+// Whether s[i...] is empty or exactly an exponent [eE][-+]?[0-9]+ (the end of both grammars).
+bool exponent_to_end(std::string_view s, std::size_t i) {
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!skip_digits(s, i)) return false;
+  }
+  return i == s.size();
+}
+
 // go-yaml v2's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
 bool is_yaml_style_float(std::string_view s) {
   std::size_t i = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
   if (i < s.size() && s[i] == '.') {
     ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
+    if (!skip_digits(s, i)) return false;
   } else {
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
+    if (!skip_digits(s, i)) return false;
     if (i < s.size() && s[i] == '.') {
       ++i;
-      while (i < s.size() && is_digit(s[i])) ++i;
+      skip_digits(s, i);
     }
   }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
-  }
-  return i == s.size();
+  return exponent_to_end(s, i);
 }
 
 // JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
@@ -146,25 +152,15 @@ bool is_json_number(std::string_view s) {
   std::size_t i = 0;
   if (i < s.size() && s[i] == '-') ++i;
   if (i >= s.size() || !is_digit(s[i])) return false;
-  if (s[i] == '0') {
+  if (s[i] == '0')
     ++i;
-  } else {
-    while (i < s.size() && is_digit(s[i])) ++i;
-  }
+  else
+    skip_digits(s, i);
   if (i < s.size() && s[i] == '.') {
     ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
+    if (!skip_digits(s, i)) return false;
   }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
-  }
-  return i == s.size();
+  return exponent_to_end(s, i);
 }
 
 // A finite float for the text, as Go's ParseFloat would accept it (overflow is not a float).
@@ -263,8 +259,7 @@ class Converter {
     }
     switch (n.Type()) {
       case YAML::NodeType::Map: {
-        if (depth >= limits_.max_depth)
-          fail(n, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+        check_depth(n, depth);
         json obj = json::object();
         for (const auto& kv : n) {
           std::string key = key_string(kv.first);
@@ -274,8 +269,7 @@ class Converter {
         return obj;
       }
       case YAML::NodeType::Sequence: {
-        if (depth >= limits_.max_depth)
-          fail(n, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+        check_depth(n, depth);
         json arr = json::array();
         for (const auto& item : n) arr.push_back(convert(item, depth + 1));
         return arr;
@@ -319,6 +313,11 @@ class Converter {
   }
 
  private:
+  void check_depth(const YAML::Node& collection, std::size_t depth) const {
+    if (depth >= limits_.max_depth)
+      fail(collection, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+  }
+
   Limits limits_;
   std::size_t nodes_ = 0;
 };
@@ -326,57 +325,35 @@ class Converter {
 // ---- JSON text ------------------------------------------------------------------------------
 
 void write_json(const YAML::Node& n, int indent, int level, std::string& out) {
+  if (!n.IsMap() && !n.IsSequence()) {
+    Typed t = type_of(n);
+    out += t.kind == ScalarKind::String ? t.value.dump() : t.text;
+    return;
+  }
+  const bool map = n.IsMap();
+  if (n.size() == 0) {
+    out += map ? "{}" : "[]";
+    return;
+  }
   auto newline = [&](int lvl) {
     if (indent < 0) return;
     out.push_back('\n');
     out.append(static_cast<std::size_t>(indent * lvl), ' ');
   };
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      if (n.size() == 0) {
-        out += "{}";
-        return;
-      }
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : n) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(level + 1);
-        out += json(Converter::key_string(kv.first)).dump();
-        out += indent < 0 ? ":" : ": ";
-        write_json(kv.second, indent, level + 1, out);
-      }
-      newline(level);
-      out.push_back('}');
-      return;
+  out.push_back(map ? '{' : '[');
+  bool first = true;
+  for (const auto& item : n) {  // a key/value pair of a mapping, or an item of a sequence
+    if (!first) out.push_back(',');
+    first = false;
+    newline(level + 1);
+    if (map) {
+      out += json(Converter::key_string(item.first)).dump();
+      out += indent < 0 ? ":" : ": ";
     }
-    case YAML::NodeType::Sequence: {
-      if (n.size() == 0) {
-        out += "[]";
-        return;
-      }
-      out.push_back('[');
-      bool first = true;
-      for (const auto& item : n) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(level + 1);
-        write_json(item, indent, level + 1, out);
-      }
-      newline(level);
-      out.push_back(']');
-      return;
-    }
-    default: {
-      Typed t = type_of(n);
-      if (t.kind == ScalarKind::String)
-        out += t.value.dump();
-      else
-        out += t.text;
-      return;
-    }
+    write_json(map ? item.second : item, indent, level + 1, out);
   }
+  newline(level);
+  out.push_back(map ? '}' : ']');
 }
 
 // ---- YAML text ------------------------------------------------------------------------------
@@ -660,6 +637,13 @@ YAML::Node find_member(const YAML::Node& map, const std::string& key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
+// A scalar node with this text and tag (kPlainTag: read as plain; kNonPlainTag: a string).
+YAML::Node scalar_node(const std::string& text, std::string_view tag) {
+  YAML::Node out(text);
+  out.SetTag(std::string(tag));
+  return out;
+}
+
 YAML::Node nth(const YAML::Node& seq, std::size_t i) {
   std::size_t k = 0;
   for (auto it = seq.begin(); it != seq.end(); ++it, ++k)
@@ -707,11 +691,8 @@ YAML::Node unshared_copy(const YAML::Node& node) {
       for (const auto& item : node) out.push_back(unshared_copy(item));
       return out;
     }
-    case YAML::NodeType::Scalar: {
-      YAML::Node out(node.Scalar());
-      out.SetTag(node.Tag());
-      return out;
-    }
+    case YAML::NodeType::Scalar:
+      return scalar_node(node.Scalar(), node.Tag());
     default: {
       YAML::Node out(YAML::NodeType::Null);
       if (!node.Tag().empty()) out.SetTag(node.Tag());
@@ -732,18 +713,12 @@ YAML::Node from_json(const json& value) {
       for (const auto& v : value) out.push_back(from_json(v));
       return out;
     }
-    case json::value_t::string: {
-      YAML::Node out(value.get<std::string>());
-      out.SetTag(std::string(kNonPlainTag));  // a string, whatever it looks like
-      return out;
-    }
+    case json::value_t::string:
+      return scalar_node(value.get<std::string>(), kNonPlainTag);  // a string, whatever it looks like
     case json::value_t::null:
       return YAML::Node(YAML::NodeType::Null);
-    default: {  // booleans and numbers: their JSON text is a plain YAML scalar of the same type
-      YAML::Node out(value.dump());
-      out.SetTag(std::string(kPlainTag));
-      return out;
-    }
+    default:  // booleans and numbers: their JSON text is a plain YAML scalar of the same type
+      return scalar_node(value.dump(), kPlainTag);
   }
 }
 
@@ -776,9 +751,7 @@ void apply_patch(YAML::Node& root, const std::vector<PatchOp>& ops, std::string_
       if (slot.IsDefined()) {
         slot = value;  // the tree's node now holds the new value
       } else if (add) {
-        YAML::Node key(last);
-        key.SetTag(std::string(kNonPlainTag));
-        cur.force_insert(key, value);
+        cur.force_insert(scalar_node(last, kNonPlainTag), value);
       } else {
         throw missing();
       }
@@ -811,13 +784,11 @@ void apply_patch(YAML::Node& root, const std::vector<PatchOp>& ops, std::string_
 namespace {
 
 Error parse_error(const YAML::Exception& e, int line_offset) {
-  if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr) {
-    return Error("nesting too deep (the YAML parser stops at 500 levels)",
-                 e.mark.is_null() ? 0 : e.mark.line + 1 + line_offset,
-                 e.mark.is_null() ? 0 : e.mark.column + 1);
-  }
-  return Error(e.msg, e.mark.is_null() ? 0 : e.mark.line + 1 + line_offset,
-               e.mark.is_null() ? 0 : e.mark.column + 1);
+  const int line = e.mark.is_null() ? 0 : e.mark.line + 1 + line_offset;
+  const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+  if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr)
+    return Error("nesting too deep (the YAML parser stops at 500 levels)", line, column);
+  return Error(e.msg, line, column);
 }
 
 // Receives the parser's events and keeps nothing: for walking a stream without building it.
