@@ -10,6 +10,8 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 
+#include "dsw/utf8.h"
+
 namespace dsw::yamldoc {
 
 using nlohmann::json;
@@ -111,32 +113,38 @@ std::optional<json> go_parse_int(std::string_view s) {
   return std::nullopt;
 }
 
+// Skips the digits at s[i...]; returns whether there was at least one.
+bool skip_digits(std::string_view s, std::size_t& i) {
+  std::size_t start = i;
+  while (i < s.size() && is_digit(s[i])) ++i;
+  return i > start;
+}
+
+// Whether s[i...] is empty or exactly an exponent [eE][-+]?[0-9]+ (the end of both grammars).
+bool exponent_to_end(std::string_view s, std::size_t i) {
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!skip_digits(s, i)) return false;
+  }
+  return i == s.size();
+}
+
 // go-yaml v2's yamlStyleFloat: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
 bool is_yaml_style_float(std::string_view s) {
   std::size_t i = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
   if (i < s.size() && s[i] == '.') {
     ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
+    if (!skip_digits(s, i)) return false;
   } else {
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
+    if (!skip_digits(s, i)) return false;
     if (i < s.size() && s[i] == '.') {
       ++i;
-      while (i < s.size() && is_digit(s[i])) ++i;
+      skip_digits(s, i);
     }
   }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
-  }
-  return i == s.size();
+  return exponent_to_end(s, i);
 }
 
 // JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
@@ -144,25 +152,15 @@ bool is_json_number(std::string_view s) {
   std::size_t i = 0;
   if (i < s.size() && s[i] == '-') ++i;
   if (i >= s.size() || !is_digit(s[i])) return false;
-  if (s[i] == '0') {
+  if (s[i] == '0')
     ++i;
-  } else {
-    while (i < s.size() && is_digit(s[i])) ++i;
-  }
+  else
+    skip_digits(s, i);
   if (i < s.size() && s[i] == '.') {
     ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
+    if (!skip_digits(s, i)) return false;
   }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    std::size_t start = i;
-    while (i < s.size() && is_digit(s[i])) ++i;
-    if (i == start) return false;
-  }
-  return i == s.size();
+  return exponent_to_end(s, i);
 }
 
 // A finite float for the text, as Go's ParseFloat would accept it (overflow is not a float).
@@ -239,43 +237,12 @@ Typed type_of(const YAML::Node& n) {
   return {ScalarKind::String, text, {}};
 }
 
-// Decodes one UTF-8 sequence at s[i]; returns the code point and advances i, or -1 if invalid.
-long next_code_point(std::string_view s, std::size_t& i) {
-  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  if (c < 0x80) {
-    ++i;
-    return c;
-  }
-  std::size_t len;
-  long cp;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return -1;
-  }
-  if (i + len > s.size()) return -1;
-  for (std::size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return -1;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return -1;
-  i += len;
-  return cp;
-}
-
 bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();)
-    if (next_code_point(s, i) < 0) return false;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t length = utf8::decode(s, i).length;
+    if (length == 0) return false;
+    i += length;
+  }
   return true;
 }
 
@@ -292,8 +259,7 @@ class Converter {
     }
     switch (n.Type()) {
       case YAML::NodeType::Map: {
-        if (depth >= limits_.max_depth)
-          fail(n, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+        check_depth(n, depth);
         json obj = json::object();
         for (const auto& kv : n) {
           std::string key = key_string(kv.first);
@@ -303,8 +269,7 @@ class Converter {
         return obj;
       }
       case YAML::NodeType::Sequence: {
-        if (depth >= limits_.max_depth)
-          fail(n, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+        check_depth(n, depth);
         json arr = json::array();
         for (const auto& item : n) arr.push_back(convert(item, depth + 1));
         return arr;
@@ -348,6 +313,11 @@ class Converter {
   }
 
  private:
+  void check_depth(const YAML::Node& collection, std::size_t depth) const {
+    if (depth >= limits_.max_depth)
+      fail(collection, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+  }
+
   Limits limits_;
   std::size_t nodes_ = 0;
 };
@@ -355,74 +325,79 @@ class Converter {
 // ---- JSON text ------------------------------------------------------------------------------
 
 void write_json(const YAML::Node& n, int indent, int level, std::string& out) {
+  if (!n.IsMap() && !n.IsSequence()) {
+    Typed t = type_of(n);
+    out += t.kind == ScalarKind::String ? t.value.dump() : t.text;
+    return;
+  }
+  const bool map = n.IsMap();
+  if (n.size() == 0) {
+    out += map ? "{}" : "[]";
+    return;
+  }
   auto newline = [&](int lvl) {
     if (indent < 0) return;
     out.push_back('\n');
     out.append(static_cast<std::size_t>(indent * lvl), ' ');
   };
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      if (n.size() == 0) {
-        out += "{}";
-        return;
-      }
-      out.push_back('{');
-      bool first = true;
-      for (const auto& kv : n) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(level + 1);
-        out += json(Converter::key_string(kv.first)).dump();
-        out += indent < 0 ? ":" : ": ";
-        write_json(kv.second, indent, level + 1, out);
-      }
-      newline(level);
-      out.push_back('}');
-      return;
+  out.push_back(map ? '{' : '[');
+  bool first = true;
+  for (const auto& item : n) {  // a key/value pair of a mapping, or an item of a sequence
+    if (!first) out.push_back(',');
+    first = false;
+    newline(level + 1);
+    if (map) {
+      out += json(Converter::key_string(item.first)).dump();
+      out += indent < 0 ? ":" : ": ";
     }
-    case YAML::NodeType::Sequence: {
-      if (n.size() == 0) {
-        out += "[]";
-        return;
-      }
-      out.push_back('[');
-      bool first = true;
-      for (const auto& item : n) {
-        if (!first) out.push_back(',');
-        first = false;
-        newline(level + 1);
-        write_json(item, indent, level + 1, out);
-      }
-      newline(level);
-      out.push_back(']');
-      return;
-    }
-    default: {
-      Typed t = type_of(n);
-      if (t.kind == ScalarKind::String)
-        out += t.value.dump();
-      else
-        out += t.text;
-      return;
-    }
+    write_json(map ? item.second : item, indent, level + 1, out);
   }
+  newline(level);
+  out.push_back(map ? '}' : ']');
 }
 
 // ---- YAML text ------------------------------------------------------------------------------
+//
+// yaml-cpp's Emitter writes the string scalars: it decides whether YAML's syntax lets a string
+// stand as a plain scalar, and writes it plain or double-quoted with its escapes. This code
+// keeps what the Emitter cannot decide, or cannot write as `check` always has (its output must
+// not move):
+//  - typing: which strings must be quoted although YAML's syntax allows them plain, because
+//    kubectl (YAML 1.1) or a YAML 1.2 tool would read them as something else (numbers, booleans,
+//    null, `<<`), and that numbers, booleans and nulls keep their written form (1.10, 0777);
+//  - escapes of control characters, NBSP, U+2028/U+2029 and the BOM in double quotes: yaml-cpp
+//    0.7 writes \b and \f, hex digits in lower case (\x1b, \ufeff), leaves DEL, U+2028 and
+//    U+2029 unescaped and escapes NBSP, where `check` writes \x08, \x1B, \uFEFF, \x7F, \L, \P
+//    and a plain NBSP;
+//  - literal block scalars (`|`): the Emitter's Literal always writes `|` (clip), so a string
+//    without a final line break would read back with one, and it indents empty lines;
+//  - the block layout: the Emitter indents a sequence under a mapping key (`key:\n  - a`) and
+//    starts a nested sequence on a line of its own (`-\n  - a`), where `check` writes
+//    `key:\n- a` and `- - a` as kubectl and kustomize do (no indent setting changes that:
+//    yaml-cpp ignores an indent below 2); and it chooses explicit keys (`? key`) by another
+//    length and writes a mapping after `? key\n:` on the same line.
 
 // Code points YAML treats as line breaks or that a plain or block scalar cannot hold: C0 and C1
 // controls (except tab and newline, handled by the callers), DEL, U+2028, U+2029, BOM.
-bool is_troublesome(long cp) {
+bool is_troublesome(char32_t cp) {
   return (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) ||
          cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF;
 }
 
+// Whether `s` holds a troublesome code point or is not valid UTF-8.
 bool has_troublesome(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    long cp = next_code_point(s, i);
-    if (cp < 0 || is_troublesome(cp)) return true;
+    auto [cp, length] = utf8::decode(s, i);
+    if (length == 0 || is_troublesome(cp)) return true;
+    i += length;
   }
   return false;
+}
+
+// Whether double_quoted() must write `s`: it holds a code point the Emitter escapes otherwise
+// (see above), or is not valid UTF-8 (which to_json never lets through).
+bool needs_own_escapes(std::string_view s) {
+  return has_troublesome(s) || s.find("\xC2\xA0") != std::string_view::npos;
 }
 
 bool ieq(std::string_view a, std::string_view b) {
@@ -432,56 +407,47 @@ bool ieq(std::string_view a, std::string_view b) {
   return true;
 }
 
-// Whether the string can be written as a plain scalar and still read back as this same string,
-// by kubectl (YAML 1.1) and by YAML 1.2 tools alike. Deliberately conservative.
-bool plain_ok(std::string_view s) {
-  if (s.empty() || s.size() > 512 || s == "<<") return false;
-  char c = s.front();
-  if (std::string_view("-?:,[]{}#&*!|>'\"%@`.+~= \t").find(c) != std::string_view::npos) return false;
-  if (is_digit(c)) return false;
-  if (s.back() == ' ' || s.back() == ':' || s.back() == '\t') return false;
-  if (s.find(": ") != std::string_view::npos || s.find(" #") != std::string_view::npos ||
-      s.find('\t') != std::string_view::npos || s.find('\n') != std::string_view::npos)
+// Whether a string may be written plain and still read back as this same string, by kubectl
+// (YAML 1.1) and by YAML 1.2 tools alike, where YAML's syntax lets it be plain at all. The
+// Emitter decides the syntax: it quotes an indicator at the start, `: ` and ` #`, tabs and line
+// breaks, a trailing space or colon (text read plain from a flow collection, `{a: b: c}`, or
+// folded from several lines). `as_read`: the text was read as a plain scalar and typed as a
+// string, so it keeps its type written as it was (2024-01-01, 1.2.3, 10Gi, yEs). Deliberately
+// conservative.
+bool may_stay_plain(std::string_view s, bool as_read) {
+  // Whatever its origin: not a merge key, no code point that yaml-cpp reads into a plain
+  // scalar but YAML takes as a line break or refuses (CR, NEL, U+2028, a BOM), no `---` or `...`
+  // that would start a line as a document marker, no leading `?` or `:`.
+  if (s.empty() || s == "<<" || has_troublesome(s)) return false;
+  if (s.substr(0, 3) == "---" || s.substr(0, 3) == "..." || s.front() == '?' || s.front() == ':')
     return false;
+  if (as_read) return true;
+  // A string of any other origin (quoted, block or tagged in the input, or a patch value) is
+  // quoted when any YAML reader might type it otherwise: a number-like start, a boolean or
+  // null word in any case (YAML 1.1 and 1.2 differ), or anything go-yaml types as non-string.
+  if (s.size() > 512 || is_digit(s.front())) return false;
+  if (std::string_view("-.+~=").find(s.front()) != std::string_view::npos) return false;
   for (auto w : {"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
     if (ieq(s, w)) return false;
-  if (resolve(s).kind != ScalarKind::String) return false;
-  return !has_troublesome(s);
+  return resolve(s).kind == ScalarKind::String;
 }
 
-// Whether the text of a scalar read as plain (which kubectl types as a string) reads back as the
-// same string when written plain as a block mapping key or value. Not always: the scalar may
-// come from a flow collection (`{a: b: c}`), span lines (folded into a line break), hold a CR,
-// a BOM or other code points yaml-cpp takes in as text, or start with `---`. The same rules
-// apply to keys and values.
-bool plain_text_keeps(std::string_view s) {
-  if (plain_ok(s)) return true;
-  // What plain_ok() refuses only to be safe for strings of any origin, such as a leading digit
-  // (2024-01-01, 1.2.3, 10Gi), is kept as written; everything else is refused as there.
-  if (s.empty() || s == "<<" || s.front() == ' ' || s.back() == ' ' || s.back() == ':') return false;
-  if (std::string_view("?:,[]{}#&*!|>'\"%@`").find(s.front()) != std::string_view::npos) return false;
-  if (s.front() == '-' && (s.size() == 1 || s[1] == ' ')) return false;
-  if (s.substr(0, 3) == "---" || s.substr(0, 3) == "...") return false;
-  if (s.find(": ") != std::string_view::npos || s.find(" #") != std::string_view::npos ||
-      s.find('\t') != std::string_view::npos || s.find('\n') != std::string_view::npos)
-    return false;
-  return !has_troublesome(s);  // CR, NEL, U+2028/9, BOM, other controls
+// What yaml-cpp's Emitter writes for the string `s` alone in `format`: YAML::Auto (plain where
+// YAML's syntax allows it, else double-quoted) or YAML::DoubleQuoted.
+std::string emitted(std::string_view s, YAML::EMITTER_MANIP format) {
+  YAML::Emitter e;
+  e << format << std::string(s);
+  return std::string(e.c_str(), e.size());
 }
 
-bool literal_ok(std::string_view s) {
-  if (s.find('\n') == std::string_view::npos || s.find('\r') != std::string_view::npos) return false;
-  if (s.front() == ' ' || s.front() == '\t' || s.front() == '\n') return false;
-  return !has_troublesome(s);
-}
-
+// `s` double-quoted with the escapes the Emitter would write differently (see above).
 std::string double_quoted(std::string_view s) {
   std::string out = "\"";
   for (std::size_t i = 0; i < s.size();) {
-    std::size_t start = i;
-    long cp = next_code_point(s, i);
-    if (cp < 0) {  // not reachable for documents to_json accepted; keep the byte visible
-      ++i;
-      cp = static_cast<unsigned char>(s[start]);
+    auto [cp, length] = utf8::decode(s, i);
+    if (length == 0) {  // not reachable for documents to_json accepted; keep the byte visible
+      cp = static_cast<unsigned char>(s[i]);
+      length = 1;
     }
     char buf[16];
     switch (cp) {
@@ -499,34 +465,52 @@ std::string double_quoted(std::string_view s) {
         } else if (cp == 0xFEFF) {
           out += "\\uFEFF";
         } else {
-          out.append(s.substr(start, i - start));
+          out.append(s.substr(i, length));
         }
     }
+    i += length;
   }
   out += "\"";
   return out;
 }
 
-// A string as a YAML scalar. `block_indent` >= 0 allows a literal block scalar whose lines are
-// indented that far; the result then starts with "|" and ends with a newline.
-std::string string_scalar(std::string_view s, int block_indent) {
-  if (plain_ok(s)) return std::string(s);
-  if (block_indent >= 0 && literal_ok(s)) {
-    std::size_t trailing = 0;
-    while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
-    std::string out = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
-    std::string_view body = s.substr(0, s.size() - trailing);
-    std::size_t pos = 0;
-    while (pos <= body.size()) {
-      std::size_t nl = body.find('\n', pos);
-      std::string_view line = body.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
-      if (!line.empty()) out.append(static_cast<std::size_t>(block_indent), ' ').append(line);
-      out.push_back('\n');
-      if (nl == std::string_view::npos) break;
-      pos = nl + 1;
-    }
-    for (std::size_t k = 1; k < trailing; ++k) out.push_back('\n');
-    return out;
+bool literal_ok(std::string_view s) {
+  if (s.find('\n') == std::string_view::npos || s.find('\r') != std::string_view::npos) return false;
+  if (s.front() == ' ' || s.front() == '\t' || s.front() == '\n') return false;
+  return !has_troublesome(s);
+}
+
+// `s` as a literal block scalar whose lines are indented `indent`: the chomping indicator
+// keeps the final line breaks exactly, and empty lines stay empty.
+std::string literal_block(std::string_view s, int indent) {
+  std::size_t trailing = 0;
+  while (trailing < s.size() && s[s.size() - 1 - trailing] == '\n') ++trailing;
+  std::string out = trailing == 0 ? "|-\n" : trailing == 1 ? "|\n" : "|+\n";
+  std::string_view body = s.substr(0, s.size() - trailing);
+  std::size_t pos = 0;
+  while (pos <= body.size()) {
+    std::size_t nl = body.find('\n', pos);
+    std::string_view line = body.substr(pos, nl == std::string_view::npos ? nl : nl - pos);
+    if (!line.empty()) out.append(static_cast<std::size_t>(indent), ' ').append(line);
+    out.push_back('\n');
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  for (std::size_t k = 1; k < trailing; ++k) out.push_back('\n');
+  return out;
+}
+
+// A string as a YAML scalar (see may_stay_plain for `as_read`). `block_indent` >= 0 allows a
+// literal block scalar whose lines are indented that far; the result then starts with "|" and
+// ends with a newline.
+std::string string_scalar(std::string_view s, bool as_read, int block_indent) {
+  if (block_indent >= 0 && literal_ok(s)) return literal_block(s, block_indent);
+  const bool own_escapes = needs_own_escapes(s);
+  if (may_stay_plain(s, as_read)) {
+    std::string text = emitted(s, YAML::Auto);
+    if (text == s || !own_escapes) return text;  // plain, or quoted by the Emitter
+  } else if (!own_escapes) {
+    return emitted(s, YAML::DoubleQuoted);
   }
   return double_quoted(s);
 }
@@ -535,13 +519,12 @@ std::string string_scalar(std::string_view s, int block_indent) {
 std::string scalar_text(const YAML::Node& n, int block_indent) {
   if (n.IsNull()) return n.Tag() == kStrTag ? "\"\"" : "null";
   Typed t = type_of(n);
-  if (n.Tag() == kPlainTag) {
-    // Read as plain: written back as it was (a number keeps its form, 1.10 stays 1.10), unless
-    // that text would read differently in a block mapping; such strings are quoted.
-    if (t.kind != ScalarKind::String || plain_text_keeps(n.Scalar())) return n.Scalar();
-  }
-  if (t.kind == ScalarKind::String) return string_scalar(t.value.get_ref<const std::string&>(), block_indent);
-  return t.text;
+  const bool as_read = n.Tag() == kPlainTag;
+  if (t.kind == ScalarKind::String)
+    return string_scalar(t.value.get_ref<const std::string&>(), as_read, block_indent);
+  // A number, boolean or null read as plain keeps its written form (1.10 stays 1.10); one
+  // typed by a tag (!!int "12") is written in its JSON form.
+  return as_read ? n.Scalar() : t.text;
 }
 
 bool is_empty_collection(const YAML::Node& n) {
@@ -568,6 +551,7 @@ void emit_value_after_indicator(const YAML::Node& v, int indent, std::string& ou
 // Longest key text written as an implicit key `key: value` (bytes; YAML allows 1024 characters).
 constexpr std::size_t kMaxImplicitKey = 1000;
 
+// The block layout of a non-empty collection (own code: see the top of this section).
 void emit(const YAML::Node& n, int indent, bool inline_first, std::string& out) {
   bool first = true;
   auto pad = [&] {
@@ -653,6 +637,13 @@ YAML::Node find_member(const YAML::Node& map, const std::string& key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
+// A scalar node with this text and tag (kPlainTag: read as plain; kNonPlainTag: a string).
+YAML::Node scalar_node(const std::string& text, std::string_view tag) {
+  YAML::Node out(text);
+  out.SetTag(std::string(tag));
+  return out;
+}
+
 YAML::Node nth(const YAML::Node& seq, std::size_t i) {
   std::size_t k = 0;
   for (auto it = seq.begin(); it != seq.end(); ++it, ++k)
@@ -700,11 +691,8 @@ YAML::Node unshared_copy(const YAML::Node& node) {
       for (const auto& item : node) out.push_back(unshared_copy(item));
       return out;
     }
-    case YAML::NodeType::Scalar: {
-      YAML::Node out(node.Scalar());
-      out.SetTag(node.Tag());
-      return out;
-    }
+    case YAML::NodeType::Scalar:
+      return scalar_node(node.Scalar(), node.Tag());
     default: {
       YAML::Node out(YAML::NodeType::Null);
       if (!node.Tag().empty()) out.SetTag(node.Tag());
@@ -725,18 +713,12 @@ YAML::Node from_json(const json& value) {
       for (const auto& v : value) out.push_back(from_json(v));
       return out;
     }
-    case json::value_t::string: {
-      YAML::Node out(value.get<std::string>());
-      out.SetTag(std::string(kNonPlainTag));  // a string, whatever it looks like
-      return out;
-    }
+    case json::value_t::string:
+      return scalar_node(value.get<std::string>(), kNonPlainTag);  // a string, whatever it looks like
     case json::value_t::null:
       return YAML::Node(YAML::NodeType::Null);
-    default: {  // booleans and numbers: their JSON text is a plain YAML scalar of the same type
-      YAML::Node out(value.dump());
-      out.SetTag(std::string(kPlainTag));
-      return out;
-    }
+    default:  // booleans and numbers: their JSON text is a plain YAML scalar of the same type
+      return scalar_node(value.dump(), kPlainTag);
   }
 }
 
@@ -769,9 +751,7 @@ void apply_patch(YAML::Node& root, const std::vector<PatchOp>& ops, std::string_
       if (slot.IsDefined()) {
         slot = value;  // the tree's node now holds the new value
       } else if (add) {
-        YAML::Node key(last);
-        key.SetTag(std::string(kNonPlainTag));
-        cur.force_insert(key, value);
+        cur.force_insert(scalar_node(last, kNonPlainTag), value);
       } else {
         throw missing();
       }
@@ -804,13 +784,11 @@ void apply_patch(YAML::Node& root, const std::vector<PatchOp>& ops, std::string_
 namespace {
 
 Error parse_error(const YAML::Exception& e, int line_offset) {
-  if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr) {
-    return Error("nesting too deep (the YAML parser stops at 500 levels)",
-                 e.mark.is_null() ? 0 : e.mark.line + 1 + line_offset,
-                 e.mark.is_null() ? 0 : e.mark.column + 1);
-  }
-  return Error(e.msg, e.mark.is_null() ? 0 : e.mark.line + 1 + line_offset,
-               e.mark.is_null() ? 0 : e.mark.column + 1);
+  const int line = e.mark.is_null() ? 0 : e.mark.line + 1 + line_offset;
+  const int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+  if (dynamic_cast<const YAML::DeepRecursion*>(&e) != nullptr)
+    return Error("nesting too deep (the YAML parser stops at 500 levels)", line, column);
+  return Error(e.msg, line, column);
 }
 
 // Receives the parser's events and keeps nothing: for walking a stream without building it.
@@ -976,8 +954,9 @@ std::vector<std::optional<std::string>> document_sources(std::string_view text,
 void check_printable(std::string_view text) {
   int line = 1, column = 1;
   for (std::size_t i = 0; i < text.size();) {
-    long cp = next_code_point(text, i);
-    if (cp < 0) throw Error("the input is not valid UTF-8", line, column);
+    auto [cp, length] = utf8::decode(text, i);
+    if (length == 0) throw Error("the input is not valid UTF-8", line, column);
+    i += length;
     bool printable = cp == '\t' || cp == '\n' || cp == '\r' || (cp >= 0x20 && cp <= 0x7E) ||
                      cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) || (cp >= 0xE000 && cp <= 0xFFFD) ||
                      cp >= 0x10000;

@@ -1,6 +1,7 @@
 #include "cli/flags.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -123,11 +124,16 @@ void add_admission_flags(FlagSet& flags, Options& options) {
 
 std::optional<double> parse_duration_seconds(const std::string& text) {
   if (text.empty()) return std::nullopt;
+  // A finite number of seconds within the bound, or nothing.
+  auto bounded = [](double seconds) -> std::optional<double> {
+    if (!std::isfinite(seconds) || seconds < 0 || seconds > kMaxDurationSeconds) return std::nullopt;
+    return seconds;
+  };
   // A plain number means seconds.
   {
     char* end = nullptr;
     double v = std::strtod(text.c_str(), &end);
-    if (end != nullptr && *end == '\0') return v >= 0 ? std::optional<double>(v) : std::nullopt;
+    if (end != nullptr && *end == '\0') return bounded(v);
   }
   double total = 0;
   std::size_t i = 0;
@@ -136,7 +142,10 @@ std::optional<double> parse_duration_seconds(const std::string& text) {
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
       ++i;
     if (start == i) return std::nullopt;
-    double n = std::strtod(text.substr(start, i - start).c_str(), nullptr);
+    const std::string number = text.substr(start, i - start);
+    char* end = nullptr;
+    double n = std::strtod(number.c_str(), &end);
+    if (end != number.c_str() + number.size()) return std::nullopt;  // "1..5s", "."
     std::size_t ustart = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string unit = text.substr(ustart, i - ustart);
@@ -151,7 +160,7 @@ std::optional<double> parse_duration_seconds(const std::string& text) {
     else
       return std::nullopt;
   }
-  return total;
+  return bounded(total);
 }
 
 }  // namespace dsw::cli

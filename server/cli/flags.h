@@ -50,7 +50,12 @@ class FlagSet {
 // --view-type-change), registered on `flags` and written into `options`.
 void add_admission_flags(FlagSet& flags, Options& options);
 
-// Parses a duration such as "5s", "250ms", "1m", "1m30s" or a plain number of seconds.
+// Longest duration parse_duration_seconds accepts (about 31 years): `serve` adds durations to
+// steady_clock, whose int64 nanoseconds would overflow not far beyond.
+inline constexpr double kMaxDurationSeconds = 1e9;
+
+// Parses a duration such as "5s", "250ms", "1m", "1m30s" or a plain number of seconds. Nothing
+// for anything else, a negative, infinite or NaN value, or one above kMaxDurationSeconds.
 std::optional<double> parse_duration_seconds(const std::string& text);
 
 }  // namespace dsw::cli

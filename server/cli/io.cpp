@@ -1,26 +1,45 @@
 #include "cli/io.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iostream>
-#include <iterator>
-#include <sstream>
 
 namespace dsw::io {
 
+namespace {
+
+// Reads `fd` to its end into `out`; on failure returns strerror of the read's error.
+// (Plain read(2): libstdc++'s filebuf throws from any read error, a directory's EISDIR or an
+// EIO, whatever the stream's exception mask, which ended the process.)
+std::optional<std::string> read_fd(int fd, std::string& out) {
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      return std::nullopt;
+    } else if (errno != EINTR) {
+      return std::string(std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<std::string> read_all(const std::string& path, std::string& out) {
+  out.clear();
   if (path == "-") {
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    if (std::cin.bad()) return std::string("cannot read standard input");
-    out = ss.str();
+    if (auto err = read_fd(STDIN_FILENO, out)) return "cannot read standard input: " + *err;
     return std::nullopt;
   }
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return "cannot open " + path + ": " + std::strerror(errno);
-  out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  if (f.bad()) return "cannot read " + path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+  auto err = read_fd(fd, out);
+  ::close(fd);
+  if (err) return "cannot read " + path + ": " + *err;
   return std::nullopt;
 }
 

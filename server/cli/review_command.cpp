@@ -17,10 +17,15 @@ int review(const std::vector<std::string>& args) {
                      "response the server would send to standard output. Exit 0 with a review\n"
                      "answer (allowed or denied), 1 when the input is not an AdmissionReview (the\n"
                      "server answers those with HTTP 400), 2 for usage or I/O errors.");
+  auto choose = [&endpoint](Endpoint e) {
+    if (endpoint && *endpoint != e)
+      throw cli::UsageError{"review: --mutate and --validate exclude each other"};
+    endpoint = e;
+  };
   flags.toggle("mutate", "answer as the mutating endpoint (/mutate)",
-               [&] { endpoint = Endpoint::Mutate; });
+               [&] { choose(Endpoint::Mutate); });
   flags.toggle("validate", "answer as the validating endpoint (/validate)",
-               [&] { endpoint = Endpoint::Validate; });
+               [&] { choose(Endpoint::Validate); });
   cli::add_admission_flags(flags, options);
   if (!flags.parse(args, std::cout)) return 0;
   if (!endpoint) throw cli::UsageError{"review: one of --mutate or --validate is required"};

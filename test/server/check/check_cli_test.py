@@ -203,6 +203,41 @@ class Documents(unittest.TestCase):
         self.assertEqual(list(ann), ["port", "version", "quoted-bool", "quoted-null", "empty",
                                      "big", "greeting", "two-lines", "colon"])
 
+    def test_rewritten_application_text(self):
+        # The whole text of a defaulted Application, as a pipeline receives it: block style,
+        # kubectl's layout (sequences under a key not indented), keys in order, the new key
+        # last, every scalar in its written form or quoted as it was, block scalars kept,
+        # aliases written out, comments dropped.
+        src = ("# kustomize output, with what a hand-written manifest has\n"
+               "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n"
+               "  name: orders   # the table's app\n"
+               "  labels: {team: \"42\", tier: backend}\n"
+               "  annotations:\n    note: |\n      first line\n      second line\n"
+               "    when: 2024-01-01\n    quoted: 'single ''quoted'''\n"
+               "    reserved: \"yes\"\n    colon: \"a: b\"\n"
+               "spec:\n  components:\n    - name: orders\n      type: aws-dynamodb-kro\n"
+               "      properties:\n        tableName: &t orders\n        alias: *t\n"
+               "        pointInTimeRecovery: yes\n        capacity: [5, 1.10, 0x1F]\n"
+               "      traits:\n        - type: dynamodb-streams-kro\n"
+               "          properties: {viewType: KEYS_ONLY}\n")
+        code, out, err = run("-", stdin=src.encode())
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out, "apiVersion: core.oam.dev/v1beta1\nkind: Application\nmetadata:\n"
+                              "  name: orders\n  labels:\n    team: \"42\"\n    tier: backend\n"
+                              "  annotations:\n    note: |\n      first line\n      second line\n"
+                              "    when: 2024-01-01\n    quoted: single 'quoted'\n"
+                              "    reserved: \"yes\"\n    colon: \"a: b\"\n"
+                              "spec:\n  components:\n  - name: orders\n    type: aws-dynamodb-kro\n"
+                              "    properties:\n      tableName: orders\n      alias: orders\n"
+                              "      pointInTimeRecovery: yes\n      capacity:\n      - 5\n"
+                              "      - 1.10\n      - 0x1F\n    traits:\n"
+                              "    - type: dynamodb-streams-kro\n      properties:\n"
+                              "        viewType: KEYS_ONLY\n        enabled: true\n")
+        # It reads back (as kubectl types it) as the defaulted source does.
+        code, again, _ = run("--output", "json", "-", stdin=out.encode())
+        self.assertEqual(code, 0)
+        self.assertEqual(again, run("--output", "json", "-", stdin=src.encode())[1])
+
     def test_rewritten_keys_read_back_as_they_were(self):
         # Keys yaml-cpp reads as plain text that a plain key cannot hold: a line break, a
         # leading ---, a byte-order mark. The rewritten Application must keep them.

@@ -344,3 +344,93 @@ TEST_CASE("keys too long for an implicit key are written as explicit keys") {
   const std::string k900(900, 'k');
   CHECK(yd::to_yaml_text(yd::from_json({{k900, 1}})) == "\"" + k900 + "\": 1\n");
 }
+
+// The exact text of a rewritten document: what `check` writes for a defaulted Application.
+
+TEST_CASE("a rewritten document has the block layout kubectl writes") {
+  auto docs = yd::load_stream("a: {b: [1, [2, 3], {c: d, e: [x]}], e: {}, f: []}\ng: [[], {}, [[y]]]\n");
+  // Sequences under a key are not indented; nested sequences and mappings start on the "- "
+  // line; empty collections stay on their line in flow style.
+  CHECK(yd::to_yaml_text(docs[0].node) ==
+        "a:\n"
+        "  b:\n"
+        "  - 1\n"
+        "  - - 2\n"
+        "    - 3\n"
+        "  - c: d\n"
+        "    e:\n"
+        "    - x\n"
+        "  e: {}\n"
+        "  f: []\n"
+        "g:\n"
+        "- []\n"
+        "- {}\n"
+        "- - - y\n");
+  // A document that is a scalar or an empty collection.
+  CHECK(yd::to_yaml_text(yd::from_json("yes")) == "\"yes\"\n");
+  CHECK(yd::to_yaml_text(yd::load_stream("1.10")[0].node) == "1.10\n");
+  CHECK(yd::to_yaml_text(yd::from_json(json::object())) == "{}\n");
+  CHECK(yd::to_yaml_text(yd::from_json(json::array())) == "[]\n");
+  CHECK(yd::to_yaml_text(yd::from_json("a\nb")) == "|-\n  a\n  b\n");
+}
+
+TEST_CASE("strings are quoted exactly where a reader could take them for something else") {
+  // Strings of any origin (here patch values): plain only when no YAML 1.1 or 1.2 reader would
+  // type them otherwise and YAML's syntax allows it.
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"plain text", "plain text"}, {"NEW_IMAGE", "NEW_IMAGE"},    {"\xC3\xA9t\xC3\xA9", "\xC3\xA9t\xC3\xA9"},
+      {"q\"b\\", "q\"b\\"},         {"nb\xC2\xA0sp", "nb\xC2\xA0sp"}, {"yes", "\"yes\""},
+      {"Off", "\"Off\""},           {"null", "\"null\""},          {"~", "\"~\""},
+      {"1.10", "\"1.10\""},         {"0777", "\"0777\""},          {"2024-01-01", "\"2024-01-01\""},
+      {"-x", "\"-x\""},             {"?x", "\"?x\""},              {"<<", "\"<<\""},
+      {"--- x", "\"--- x\""},       {"", "\"\""},                  {"x ", "\"x \""},
+      {"#x", "\"#x\""},             {"a #b", "\"a #b\""},          {"a: b", "\"a: b\""},
+      {"key:", "\"key:\""},         {"[a]", "\"[a]\""},            {"tab\there", "\"tab\\there\""}};
+  for (const auto& [s, text] : cases) {
+    CAPTURE(s);
+    CHECK(yd::to_yaml_text(yd::from_json({{"v", s}})) == "v: " + text + "\n");
+    CHECK(yd::to_yaml_text(yd::from_json({{s, 1}})) == text + ": 1\n");
+  }
+  // Read as plain (and typed as a string by kubectl): written as it was where it reads back the
+  // same, quoted where it would not.
+  auto docs = yd::load_stream("a: 2024-01-01\nb: -x\nc: yEs\nd: 10Gi\ne: ?x\nf: 1.2.3\n");
+  CHECK(yd::to_yaml_text(docs[0].node) ==
+        "a: 2024-01-01\nb: -x\nc: yEs\nd: 10Gi\ne: \"?x\"\nf: 1.2.3\n");
+}
+
+TEST_CASE("double quotes escape controls, line and paragraph separators and the BOM") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"a\x1b", "\"a\\x1B\""},         {"\x08", "\"\\x08\""},
+      {"\x7f", "\"\\x7F\""},           {"n\xC2\x85l", "\"n\\x85l\""},
+      {"l\xE2\x80\xA8s", "\"l\\Ls\""}, {"p\xE2\x80\xA9s", "\"p\\Ps\""},
+      {"\xEF\xBB\xBF" "bom", "\"\\uFEFFbom\""}, {"cr\rx", "\"cr\\rx\""},
+      {"a: \xC2\xA0", "\"a: \xC2\xA0\""}, {" a\nb", "\" a\\nb\""},
+      {"a\r\nb", "\"a\\r\\nb\""}};
+  for (const auto& [s, text] : cases) {
+    CAPTURE(s);
+    CHECK(yd::to_yaml_text(yd::from_json({{"v", s}})) == "v: " + text + "\n");
+    CHECK(load_json("v: " + text + "\n") == json({{"v", s}}));
+  }
+}
+
+TEST_CASE("multi-line strings are literal blocks that keep every final line break") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"a\nb", "|-\n  a\n  b\n"},
+      {"a\nb\n", "|\n  a\n  b\n"},
+      {"a\n\nb\n\n", "|+\n  a\n\n  b\n\n"},  // empty lines carry no indentation
+      {"a\n\tb", "|-\n  a\n  \tb\n"}};
+  for (const auto& [s, text] : cases) {
+    CAPTURE(s);
+    CHECK(yd::to_yaml_text(yd::from_json({{"v", s}})) == "v: " + text);
+    CHECK(yd::to_yaml_text(yd::from_json({{"l", {s}}})) == "l:\n- " + text);
+    CHECK(load_json("v: " + text) == json({{"v", s}}));
+  }
+}
+
+TEST_CASE("tagged scalars are written in their JSON form, plain ones as they were read") {
+  auto docs = yd::load_stream(
+      "a: !!int \"12\"\nb: !!bool yes\nc: !!str\nd: ~\ne: 0x1F\nf: 1_000\ng: +.5\nh: !!str 12\n"
+      "? a b\n: 1\n");
+  CHECK(yd::to_yaml_text(docs[0].node) ==
+        "a: 12\nb: true\nc: \"\"\nd: null\ne: 0x1F\nf: 1_000\ng: +.5\nh: \"12\"\na b: 1\n");
+}
