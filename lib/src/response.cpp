@@ -69,20 +69,30 @@ std::size_t utf8_len(std::string_view s, std::size_t i) { return utf8::decode(s,
 
 void append_json_string(std::string& out, std::string_view s) {
   static const char* hex = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out += '"';
   for (std::size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      std::size_t n = utf8_len(s, i);
-      if (n == 0) {
-        out += "\\ufffd";
-        ++i;
+    // A run that needs no escaping (printable ASCII but '"' and '\\', and valid UTF-8: nearly
+    // every uid, name and message) is copied in one append.
+    std::size_t run = i;
+    while (run < s.size()) {
+      auto c = static_cast<unsigned char>(s[run]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+        ++run;
+      } else if (c >= 0x80) {
+        std::size_t n = utf8_len(s, run);
+        if (n == 0) break;
+        run += n;
       } else {
-        out.append(s.substr(i, n));
-        i += n;
+        break;
       }
-      continue;
     }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
+    auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -97,7 +107,7 @@ void append_json_string(std::string& out, std::string_view s) {
           out += hex[c >> 4];
           out += hex[c & 15];
         } else {
-          out += static_cast<char>(c);
+          out += "\\ufffd";  // a byte that does not start a valid UTF-8 sequence
         }
     }
     ++i;
