@@ -122,6 +122,20 @@ void append_value(std::string& out, Format f, const Field::Value& v) {
   }
 }
 
+// Field names are the program's own identifiers ("uid", "duration_ms"): written as they are
+// when they are plain words, escaped otherwise.
+void append_key(std::string& out, std::string_view key) {
+  for (char c : key) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      append_string(out, key);
+      return;
+    }
+  }
+  out += '"';
+  out.append(key);
+  out += '"';
+}
+
 void render_into(std::string& out, Format format, std::string_view message,
                  std::initializer_list<Field> fields) {
   if (format == Format::Json) {
@@ -129,7 +143,7 @@ void render_into(std::string& out, Format format, std::string_view message,
     append_string(out, message);
     for (const auto& f : fields) {
       out += ',';
-      append_string(out, f.key);
+      append_key(out, f.key);
       out += ':';
       append_value(out, format, f.value);
     }
