@@ -315,6 +315,18 @@ def group_render(tools, tmp):
             if d["kind"] not in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
                 check(d["metadata"].get("namespace") == NS,
                       f"[{name}] {d['kind']}/{d['metadata']['name']} is in the release namespace")
+    # The container's environment: glibc's tcache raised by default; the operator's setting wins.
+    def env_of(args):
+        _, docs = tools.render(args)
+        return {e["name"]: e["value"] for e in container(by_kind(docs, "Deployment")[0]).get("env", [])}
+    check(env_of([]) == {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=256"},
+          "the default environment raises glibc's tcache (GLIBC_TUNABLES)")
+    check(env_of(["--set", "env.GLIBC_TUNABLES="]) == {"GLIBC_TUNABLES": ""},
+          "env.GLIBC_TUNABLES='' renders an empty GLIBC_TUNABLES (glibc's defaults)")
+    check(env_of(["--set", "env.TZ=UTC"]) == {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=256", "TZ": "UTC"},
+          "an extra variable is added beside the default")
+    p = tools.render_raw(["--set", "env.bad-name=x"])
+    check(p.returncode != 0, f"an environment variable name that is not one is refused by the schema (rc={p.returncode})")
     # Values that the templates refuse with a clear message.
     for args, needle, why in [
         (["--set", "terminationGracePeriodSeconds=30"], "terminationGracePeriodSeconds",
