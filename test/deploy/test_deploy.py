@@ -3,7 +3,7 @@
 
 Usage: test_deploy.py GROUP --source DIR [--binary BIN] [--helm-template PATH] [--kube-validate PATH]
 
-GROUP is one of: setup, render, schema, validate, wiring, selfsigned, upgrade, flags, metrics,
+GROUP is one of: setup, render, schema, validate, wiring, selfsigned, upgrade, flags, dashboard,
 serve, notes, dockerfile. Each prints what it checked and exits 0 when all checks pass, 1 on
 any failure, and 77 (CTest's SKIP) when a tool it cannot do without is absent; it then says
 so plainly.
@@ -114,6 +114,9 @@ class RenderError(Exception):
 # Scenarios: name -> (helm arguments, the values they amount to for the checks)
 
 
+DASHBOARD_FILE_JSON = None  # the chart's dashboards/dynamodb-streams-webhook.json, read by main()
+
+
 def load_values(tools):
     with open(os.path.join(tools.chart, "values.yaml")) as f:
         return yaml.safe_load(f)
@@ -186,7 +189,55 @@ def scenarios(tools, tmp):
          "--set", "webhook.reinvocationPolicy=Never", "--set", "webhook.excludeReleaseNamespace=false"],
         [("webhook.failurePolicy", "Ignore"), ("webhook.timeoutSeconds", 10),
          ("webhook.reinvocationPolicy", "Never"), ("webhook.excludeReleaseNamespace", False)])
+    # the operations kit: HPA, spread, PDB and the Grafana dashboard, each on and off
+    add("autoscaling", ["--set", "autoscaling.enabled=true"], [("autoscaling.enabled", True)])
+    autoscaling = os.path.join(tmp, "autoscaling.yaml")
+    with open(autoscaling, "w") as f:
+        yaml.safe_dump({
+            "replicaCount": 1,  # not used with autoscaling on
+            "autoscaling": {"enabled": True, "minReplicas": 3, "maxReplicas": 12,
+                            "targetCPUUtilizationPercentage": 70, "targetMemoryUtilizationPercentage": 85,
+                            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 600,
+                                                       "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}]},
+                                         "scaleUp": {"policies": [{"type": "Percent", "value": 100, "periodSeconds": 30}]}}},
+            "podDisruptionBudget": {"minAvailable": 2},
+            "topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule"},
+                {"maxSkew": 2, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                 "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "dynamodb-streams-webhook",
+                                                   "app.kubernetes.io/instance": RELEASE}}}],
+        }, f)
+    add("autoscaling-full", ["-f", autoscaling], files=[autoscaling])
+    spread_off = os.path.join(tmp, "spread-off.yaml")
+    with open(spread_off, "w") as f:
+        yaml.safe_dump({"topologySpreadConstraints": []}, f)
+    add("spread-off", ["-f", spread_off], files=[spread_off])
+    add("dashboard", ["--set", "grafanaDashboard.enabled=true"], [("grafanaDashboard.enabled", True)])
+    add("dashboard-namespace",
+        ["--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring",
+         "--set-string", "grafanaDashboard.labels.grafana_dashboard=true",
+         "--set", "grafanaDashboard.labels.team=platform",
+         "--set", "grafanaDashboard.annotations.grafana_folder=Platform"],
+        [("grafanaDashboard.enabled", True), ("grafanaDashboard.namespace", "monitoring"),
+         ("grafanaDashboard.labels", {"grafana_dashboard": "true", "team": "platform"}),
+         ("grafanaDashboard.annotations", {"grafana_folder": "Platform"})])
     return out
+
+
+def min_replicas(values):
+    """The fewest replicas the Deployment runs: autoscaling.minReplicas with autoscaling on."""
+    a = values["autoscaling"]
+    return a["minReplicas"] if a["enabled"] else values["replicaCount"]
+
+
+def dashboard_file(tools):
+    with open(os.path.join(tools.chart, "dashboards", "dynamodb-streams-webhook.json")) as f:
+        return json.load(f)
+
+
+def dashboard_configmaps(docs):
+    return [d for d in by_kind(docs, "ConfigMap")
+            if d["metadata"]["name"].endswith("-dashboard")]
 
 
 def render_all(tools, tmp):
@@ -305,14 +356,23 @@ def group_render(tools, tmp):
         mode = values["tls"]["mode"]
         check(("Secret" in kinds) == (mode == "selfSigned"), f"[{name}] a Secret is rendered only in selfSigned mode")
         check(("Certificate" in kinds) == (mode == "certManager"), f"[{name}] Certificates only in certManager mode")
-        pdb = values["podDisruptionBudget"]["enabled"] and values["replicaCount"] > 1
+        pdb = values["podDisruptionBudget"]["enabled"] and min_replicas(values) > 1
         check(("PodDisruptionBudget" in kinds) == pdb,
-              f"[{name}] PodDisruptionBudget present iff enabled and replicaCount > 1")
+              f"[{name}] PodDisruptionBudget present iff enabled and replicaCount (autoscaling.minReplicas "
+              "with autoscaling on) > 1")
+        check(("HorizontalPodAutoscaler" in kinds) == values["autoscaling"]["enabled"],
+              f"[{name}] HorizontalPodAutoscaler follows autoscaling.enabled")
+        check(bool(dashboard_configmaps(docs)) == values["grafanaDashboard"]["enabled"],
+              f"[{name}] the dashboard ConfigMap follows grafanaDashboard.enabled")
         for kind, key in (("NetworkPolicy", "networkPolicy"), ("ServiceMonitor", "serviceMonitor"),
                           ("PrometheusRule", "prometheusRule")):
             check((kind in kinds) == values[key]["enabled"], f"[{name}] {kind} follows {key}.enabled")
         for d in docs:
-            if d["kind"] not in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+            if d in dashboard_configmaps(docs):
+                want = values["grafanaDashboard"]["namespace"] or NS
+                check(d["metadata"].get("namespace") == want,
+                      f"[{name}] the dashboard ConfigMap is in grafanaDashboard.namespace or the release namespace")
+            elif d["kind"] not in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
                 check(d["metadata"].get("namespace") == NS,
                       f"[{name}] {d['kind']}/{d['metadata']['name']} is in the release namespace")
     # The container's environment: glibc's tcache raised by default; the operator's setting wins.
@@ -336,6 +396,19 @@ def group_render(tools, tmp):
          "tls.caBundle given as base64 instead of PEM"),
         (["--set", "tls.mode=existingSecret", "--set", "tls.caBundle=x"], "existingSecret",
          "existingSecret mode without tls.existingSecret"),
+        (["--set", "autoscaling.enabled=true", "--set", "resources.requests.cpu=null"], "resources.requests.cpu",
+         "autoscaling without a CPU request (the HPA could not measure utilisation)"),
+        (["--set", "autoscaling.enabled=true", "--set", "autoscaling.targetMemoryUtilizationPercentage=80",
+          "--set", "resources.requests.memory=null"], "resources.requests.memory",
+         "a memory target without a memory request"),
+        (["--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=4",
+          "--set", "autoscaling.maxReplicas=3"], "maxReplicas", "maxReplicas below minReplicas"),
+        (["--set", "podDisruptionBudget.minAvailable=2"], "minAvailable",
+         "a PDB that keeps every one of the 2 replicas (node drains would hang)"),
+        (["--set", "podDisruptionBudget.minAvailable=51%"], "minAvailable",
+         "a percentage PDB that rounds up to every replica"),
+        (["--set", "autoscaling.enabled=true", "--set", "replicaCount=5", "--set", "podDisruptionBudget.minAvailable=2"],
+         "autoscaling.minReplicas", "a PDB that keeps every one of autoscaling.minReplicas (replicaCount is not used)"),
     ]:
         p = tools.render_raw(args)
         check(p.returncode != 0 and needle in p.stderr,
@@ -389,6 +462,19 @@ def group_schema(tools, tmp):
           "--set", "tls.clientCA.existingSecret=b"], "clientCA", "tls.clientCA with both a ConfigMap and a Secret"),
         (["--set", "tls.clientCA.enabled=true", "--set", "tls.clientCA.existingSecret=b",
           "--set", "tls.clientCA.key="], "key", "an empty tls.clientCA.key"),
+        (["--set", "autoscaling.enable=true"], "enable", "a misspelled autoscaling key"),
+        (["--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=1"], "minReplicas",
+         "autoscaling.minReplicas below 2"),
+        (["--set", "autoscaling.targetCPUUtilizationPercentage=0"], "targetCPUUtilizationPercentage",
+         "a CPU target of 0%"),
+        (["--set", "autoscaling.targetCPUUtilizationPercentage=high"], "targetCPUUtilizationPercentage",
+         "a CPU target that is not a number"),
+        (["--set", "autoscaling.behavior.scaledown.stabilizationWindowSeconds=60"], "scaledown",
+         "autoscaling.behavior.scaleDown in the wrong case"),
+        (["--set", "grafanaDashboard.enable=true"], "enable", "a misspelled grafanaDashboard key"),
+        (["--set", "grafanaDashboard.namespace=Monitoring"], "namespace", "a dashboard namespace that is no DNS label"),
+        (["--set", "grafanaDashboard.labels.grafana_dashboard=1"], "grafana_dashboard",
+         "a dashboard label value that is not a string"),
     ]
     for args, needle, why in cases:
         p = tools.render_raw(args)
@@ -397,7 +483,11 @@ def group_schema(tools, tmp):
               f"stderr={p.stderr.strip()[:300]!r}")
     for args in (["--set", "webhook.timeoutSeconds=10"], ["--set", "webhook.timeoutSeconds=1"],
                  ["--set", "podDisruptionBudget.minAvailable=50%"],
-                 ["--set", "tls.clientCA.existingConfigMap=ca"]):
+                 ["--set", "tls.clientCA.existingConfigMap=ca"],
+                 ["--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=2",
+                  "--set", "autoscaling.maxReplicas=2", "--set", "autoscaling.targetCPUUtilizationPercentage=250"],
+                 ["--set", "autoscaling.enabled=true", "--set", "podDisruptionBudget.minAvailable=50%"],
+                 ["--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring"]):
         p = tools.render_raw(args)
         check(p.returncode == 0, f"accepts {' '.join(args)}: {p.stderr.strip()[:300]}")
     schema = json.load(open(os.path.join(tools.chart, "values.schema.json")))
@@ -426,11 +516,24 @@ def group_validate(tools, tmp):
         out = (p.stdout + p.stderr).strip()
         print(f"[{name}] {out.splitlines()[-1] if out else ''}")
         check(p.returncode == 0, f"[{name}] strict validation: {out}")
-        # kinds the validator has no model for must be the monitoring CRDs, checked below
+        # kinds the validator has no model for must be the monitoring CRDs, checked below, or the
+        # autoscaling/v2 HorizontalPodAutoscaler, validated right after
         for line in out.splitlines():
             if line.startswith("UNCHECKED"):
-                check(re.search(r"\b(ServiceMonitor|PrometheusRule)/", line) is not None,
-                      f"[{name}] only monitoring CRDs go unchecked: {line}")
+                check(re.search(r"\b(ServiceMonitor|PrometheusRule|HorizontalPodAutoscaler)/", line) is not None,
+                      f"[{name}] only monitoring CRDs and the HPA go unchecked: {line}")
+        for hpa in by_kind(docs, "HorizontalPodAutoscaler"):
+            check(hpa["apiVersion"] == "autoscaling/v2", f"[{name}] the HPA is autoscaling/v2: {hpa['apiVersion']}")
+            if not re.search(r"^UNCHECKED .*HorizontalPodAutoscaler/", out, re.M):
+                continue
+            # python3-kubernetes (the models kube-validate uses) predates autoscaling/v2 (GA in 1.23),
+            # which is autoscaling/v2beta2 promoted with the same fields: validate it against that model.
+            alt = copy.deepcopy(hpa)
+            alt["apiVersion"] = "autoscaling/v2beta2"
+            q = subprocess.run(tools.validator, input=yaml.safe_dump(alt), capture_output=True, text=True, timeout=300)
+            qout = (q.stdout + q.stderr).strip()
+            check(q.returncode == 0 and "1 checked" in qout and "UNCHECKED" not in qout,
+                  f"[{name}] the HPA validates strictly (against the autoscaling/v2beta2 model): {qout}")
         for sm in by_kind(docs, "ServiceMonitor"):
             spec = sm.get("spec", {})
             check(set(spec) <= {"selector", "namespaceSelector", "endpoints", "jobLabel"},
@@ -463,7 +566,13 @@ def check_wiring(name, docs, values):
           f"[{name}] Service selector matches the pod labels")
     check(labels_match(deploy["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"]),
           f"[{name}] Deployment selector matches the pod labels")
-    check(deploy["spec"]["replicas"] == values["replicaCount"], f"[{name}] replicas follow replicaCount")
+    if values["autoscaling"]["enabled"]:
+        check("replicas" not in deploy["spec"],
+              f"[{name}] with autoscaling the Deployment leaves replicas to the HPA (helm upgrade must not reset it)")
+    else:
+        check(deploy["spec"]["replicas"] == values["replicaCount"], f"[{name}] replicas follow replicaCount")
+    check_autoscaling(name, docs, values, deploy)
+    check_dashboard_configmap(name, docs, values)
     args = ctr.get("args", [])
     check(args[:1] == ["serve"], f"[{name}] the container runs `serve`")
     flags = dict(parse_args_list(args[1:]))
@@ -619,8 +728,14 @@ def check_wiring(name, docs, values):
     for c in podspec.get("topologySpreadConstraints", []):
         check(labels_match(c.get("labelSelector", {}).get("matchLabels"), pod["metadata"]["labels"])
               and c.get("labelSelector"), f"[{name}] topology spread selects the webhook pods")
-    check(len(podspec.get("topologySpreadConstraints", [])) == len(values["topologySpreadConstraints"]),
+    rendered_tsc = podspec.get("topologySpreadConstraints", [])
+    check(len(rendered_tsc) == len(values["topologySpreadConstraints"]),
           f"[{name}] topologySpreadConstraints follow values")
+    for given, got in zip(values["topologySpreadConstraints"], rendered_tsc):
+        # given as is; a constraint without a labelSelector gets the pods' selector labels
+        want = dict(given, labelSelector=given.get("labelSelector") or
+                    {"matchLabels": deploy["spec"]["selector"]["matchLabels"]})
+        check(got == want, f"[{name}] topology spread constraint {given} renders as {want}: {got}")
     if values["priorityClassName"]:
         check(podspec.get("priorityClassName") == values["priorityClassName"], f"[{name}] priorityClassName")
     for k, v in values["podLabels"].items():
@@ -628,8 +743,8 @@ def check_wiring(name, docs, values):
     for pdb in by_kind(docs, "PodDisruptionBudget"):
         check(labels_match(pdb["spec"]["selector"]["matchLabels"], pod["metadata"]["labels"]), f"[{name}] PDB selects the pods")
         check(pdb["spec"]["minAvailable"] == values["podDisruptionBudget"]["minAvailable"], f"[{name}] PDB minAvailable")
-        check(not isinstance(pdb["spec"]["minAvailable"], int) or pdb["spec"]["minAvailable"] < values["replicaCount"],
-              f"[{name}] PDB leaves room for one voluntary disruption")
+        check(not isinstance(pdb["spec"]["minAvailable"], int) or pdb["spec"]["minAvailable"] < min_replicas(values),
+              f"[{name}] PDB leaves room for one voluntary disruption at the fewest replicas ({min_replicas(values)})")
     for np in by_kind(docs, "NetworkPolicy"):
         check(labels_match(np["spec"]["podSelector"]["matchLabels"], pod["metadata"]["labels"]), f"[{name}] NetworkPolicy selects the pods")
         ports = [p["port"] for r in np["spec"]["ingress"] for p in r.get("ports", [])]
@@ -657,6 +772,58 @@ def check_wiring(name, docs, values):
             check(needle in text, f"[{name}] PrometheusRule alerts on {why}")
         check(f'job=\\"{svc["metadata"]["name"]}\\"' in text, f"[{name}] alerts select the ServiceMonitor's job")
         print(f"[{name}] alerts: {', '.join(alerts)}")
+
+
+def check_autoscaling(name, docs, values, deploy):
+    a = values["autoscaling"]
+    hpas = by_kind(docs, "HorizontalPodAutoscaler")
+    if not a["enabled"]:
+        check(not hpas, f"[{name}] no HPA without autoscaling.enabled")
+        return
+    if not check(len(hpas) == 1, f"[{name}] one HPA with autoscaling.enabled"):
+        return
+    spec = hpas[0]["spec"]
+    check(spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deploy["metadata"]["name"]},
+          f"[{name}] the HPA scales the Deployment: {spec['scaleTargetRef']}")
+    check(spec["minReplicas"] == a["minReplicas"] >= 2 and spec["maxReplicas"] == a["maxReplicas"] >= spec["minReplicas"],
+          f"[{name}] HPA min/max follow autoscaling.minReplicas/maxReplicas (min >= 2)")
+    targets = {m["resource"]["name"]: m["resource"]["target"] for m in spec["metrics"] if m["type"] == "Resource"}
+    check(len(targets) == len(spec["metrics"]), f"[{name}] the HPA scales on resource metrics only")
+    check(targets.get("cpu") == {"type": "Utilization", "averageUtilization": a["targetCPUUtilizationPercentage"]},
+          f"[{name}] the HPA holds CPU at autoscaling.targetCPUUtilizationPercentage: {targets.get('cpu')}")
+    mem = a.get("targetMemoryUtilizationPercentage")
+    check(targets.get("memory") == (None if mem is None else {"type": "Utilization", "averageUtilization": mem}),
+          f"[{name}] a memory target iff autoscaling.targetMemoryUtilizationPercentage: {targets.get('memory')}")
+    check(spec.get("behavior", {}) == a["behavior"], f"[{name}] the HPA's behavior is autoscaling.behavior")
+    requests = container(deploy).get("resources", {}).get("requests", {})
+    for res in targets:
+        check(res in requests, f"[{name}] the container requests {res} (the HPA's {res} target is relative to it)")
+
+
+def check_dashboard_configmap(name, docs, values):
+    g = values["grafanaDashboard"]
+    cms = dashboard_configmaps(docs)
+    if not g["enabled"]:
+        check(not cms, f"[{name}] no dashboard ConfigMap without grafanaDashboard.enabled")
+        return
+    if not check(len(cms) == 1, f"[{name}] one dashboard ConfigMap"):
+        return
+    cm = cms[0]
+    labels, sel = cm["metadata"].get("labels", {}), by_kind(docs, "Deployment")[0]["spec"]["selector"]["matchLabels"]
+    want = dict({"grafana_dashboard": "1"}, **g["labels"])
+    check(all(labels.get(k) == v for k, v in want.items()),
+          f"[{name}] the dashboard ConfigMap has the sidecar's label and grafanaDashboard.labels: {labels}")
+    check(labels_match(sel, labels) and "helm.sh/chart" in labels, f"[{name}] the dashboard ConfigMap has the chart's labels")
+    check(cm["metadata"].get("annotations", {}) == g["annotations"], f"[{name}] the dashboard ConfigMap's annotations")
+    data = cm.get("data", {})
+    check(list(data) == ["dynamodb-streams-webhook.json"], f"[{name}] the ConfigMap holds one .json dashboard: {list(data)}")
+    for key, text in data.items():
+        try:
+            dash = json.loads(text)
+        except ValueError as e:
+            check(False, f"[{name}] {key} is JSON: {e}")
+            continue
+        check(dash == DASHBOARD_FILE_JSON, f"[{name}] {key} is the chart's dashboards/dynamodb-streams-webhook.json")
 
 
 def group_wiring(tools, tmp):
@@ -832,27 +999,6 @@ def group_flags(tools, tmp):
             else:
                 check(f"--{flag}" not in out and p.returncode != 0,
                       f"the server accepts --{flag}={value} ({'.'.join(path)} allows it): {out.strip()[:200]}")
-
-
-def group_metrics(tools, tmp):
-    tools.need_renderer()
-    _, docs = tools.render(["--set", "prometheusRule.enabled=true"])
-    rules = by_kind(docs, "PrometheusRule")
-    if not check(len(rules) == 1, "a PrometheusRule renders"):
-        return
-    exprs = " ".join(r["expr"] for g in rules[0]["spec"]["groups"] for r in g["rules"])
-    names = {re.sub(r"_(bucket|count|sum)$", "", n) for n in own_metrics(exprs)}
-    src = server_sources(tools)
-    print(f"metrics the alerts use: {', '.join(sorted(names))}")
-    check(len(names) >= 4, "the alerts use the webhook's own metrics")
-    literals = set(re.findall(r'"([A-Za-z0-9_]+)"', src))
-    for n in sorted(names):
-        # the full name as one literal, or a prefix constant plus the rest ("dsw_" + "...")
-        found = n in literals or any(n.startswith(p) and n[len(p):] in literals for p in literals if p.endswith("_"))
-        check(found, f"metric {n} (used by the PrometheusRule) is exported by server/*.cpp")
-    for label, value in (("outcome", "error"), ("result", "failure"), ("endpoint", None)):
-        if label in exprs or value:
-            check(label in src, f"label {label} used by the alerts appears in the server sources")
 
 
 def own_metrics(exprs):
@@ -1130,11 +1276,571 @@ def group_notes(tools, tmp):
     check(review(good).get("allowed") is True, "with viewType NEW_IMAGE, as the NOTES say, it is allowed")
     single = render_notes(tools, tmp, ["--set", "replicaCount=1"])
     check("WARNING" in single and "WARNING" not in notes, "NOTES warn about a single replica only when there is one")
+    scaled = render_notes(tools, tmp, ["--set", "replicaCount=1", "--set", "autoscaling.enabled=true"])
+    check("WARNING" not in scaled, "NOTES do not warn about replicaCount=1 when the HPA (minReplicas >= 2) decides")
     check("Ignore" not in notes and "REJECTED" in notes, "NOTES state what failurePolicy=Fail means")
     cca = render_notes(tools, tmp, ["--set", "tls.clientCA.enabled=true",
                                     "--set", "tls.clientCA.existingConfigMap=apiserver-client-ca"])
     check("--cert" in cca and "ConfigMap apiserver-client-ca" in cca and "--cert" not in notes,
           "with tls.clientCA, NOTES' curl presents a client certificate and name the CA's ConfigMap")
+
+
+# ---------------------------------------------------------------------------------------------
+# PromQL: which metrics and labels an expression names (for the dashboard and the PrometheusRule)
+
+PROMQL_AGGREGATORS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
+                      "bottomk", "topk", "quantile", "limitk", "limit_ratio"}
+PROMQL_FUNCTIONS = {
+    "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time",
+    "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "day_of_month",
+    "day_of_week", "day_of_year", "days_in_month", "deg", "delta", "deriv", "double_exponential_smoothing",
+    "exp", "floor", "histogram_avg", "histogram_count", "histogram_fraction", "histogram_quantile",
+    "histogram_stddev", "histogram_stdvar", "histogram_sum", "holt_winters", "hour", "idelta", "increase",
+    "info", "irate", "label_join", "label_replace", "last_over_time", "ln", "log10", "log2", "mad_over_time",
+    "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time",
+    "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort",
+    "sort_by_label", "sort_by_label_desc", "sort_desc", "sqrt", "stddev_over_time", "stdvar_over_time",
+    "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year"}
+# keywords followed by a parenthesised list of label names
+PROMQL_LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+PROMQL_KEYWORDS = {"bool", "and", "or", "unless", "atan2", "offset"}
+# Grafana's variables that may stand in PromQL (ranges, intervals)
+GRAFANA_BUILTINS = {"__rate_interval", "__interval", "__range", "__interval_ms", "__range_s", "__range_ms"}
+# Functions whose argument must be a counter (or a histogram's _bucket/_sum/_count series)
+COUNTER_FUNCTIONS = {"rate", "irate", "increase", "resets"}
+
+PROMQL_TOKEN = re.compile(r"""
+   (?P<ws>\s+)
+ | (?P<comment>\#[^\n]*)
+ | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
+ | (?P<var>\$\{[A-Za-z_][A-Za-z0-9_]*(?::[A-Za-z0-9_]+)?\}|\$[A-Za-z_][A-Za-z0-9_]*|\[\[[A-Za-z_][A-Za-z0-9_]*\]\])
+ | (?P<dur>(?:[0-9]+(?:ms|s|m|h|d|w|y))+)
+ | (?P<num>0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+ | (?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)
+ | (?P<op>=~|!~|!=|==|<=|>=|[-+*/%^<>=,(){}\[\]@:])
+""", re.X)
+
+
+def promql_tokens(expr):
+    toks, pos = [], 0
+    while pos < len(expr):
+        m = PROMQL_TOKEN.match(expr, pos)
+        if not m:
+            raise ValueError(f"cannot read {expr[pos:pos + 20]!r} at offset {pos}")
+        if m.lastgroup not in ("ws", "comment"):
+            toks.append((m.lastgroup, m.group()))
+        pos = m.end()
+    return toks
+
+
+def promql_unquote(tok):
+    kind, text = tok
+    return text[1:-1] if kind == "str" else text
+
+
+def analyze_promql(expr):
+    """What a PromQL expression (with Grafana variables) names: a dict with
+         refs:      [{"metric", "matchers": [(label, op, value)], "tok", "counter_fn"}] - every vector
+                    selector (a bare identifier not followed by "(" and not a keyword is a metric name);
+         groupings: [{"clause", "labels", "metrics"}] - every by/without/on/ignoring/group_* list, with the
+                    metrics its labels must exist on (the aggregated argument for by/without; the whole
+                    expression for the binary-matching lists);
+         aggregated: set of indexes into refs that sit inside an aggregation's argument;
+         variables: the Grafana variables used; errors: what could not be understood.
+    Aggregations and function calls are recognised by name (PROMQL_AGGREGATORS, PROMQL_FUNCTIONS): an
+    unknown identifier before "(" is reported, never taken for a metric."""
+    out = {"refs": [], "groupings": [], "aggregated": set(), "variables": set(), "errors": []}
+    try:
+        toks = promql_tokens(expr)
+    except ValueError as e:
+        out["errors"].append(str(e))
+        return out
+    # Grafana variables, in label values ("$job") as well as in place of a range ([$__rate_interval])
+    out["variables"] = {a or b or c for a, b, c in
+                        re.findall(r"\$\{([A-Za-z_]\w*)(?::\w+)?\}|\$([A-Za-z_]\w*)|\[\[([A-Za-z_]\w*)\]\]", expr)}
+    n, match, stack = len(toks), {}, []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for i, (k, v) in enumerate(toks):
+        if k == "op" and v in "([{":
+            stack.append(i)
+        elif k == "op" and v in ")]}":
+            if not stack or toks[stack[-1]][1] != pairs[v]:
+                out["errors"].append(f"unbalanced {v!r}")
+                return out
+            j = stack.pop()
+            match[i], match[j] = j, i
+    if stack:
+        out["errors"].append(f"unclosed {toks[stack[-1]][1]!r}")
+        return out
+
+    def is_op(i, v):
+        return 0 <= i < n and toks[i] == ("op", v)
+
+    def label_list(open_i):
+        close, labels, expect_name = match[open_i], [], True
+        for t in toks[open_i + 1:close]:
+            if expect_name and t[0] in ("ident", "str"):
+                labels.append(promql_unquote(t))
+                expect_name = False
+            elif not expect_name and t == ("op", ","):
+                expect_name = True
+            else:
+                out["errors"].append(f"unexpected {t[1]!r} in a label list")
+        return labels
+
+    def matchers(open_i):
+        close, found, i = match[open_i], [], open_i + 1
+        while i < close:
+            if toks[i] == ("op", ","):
+                i += 1
+                continue
+            if (i + 2 < close + 1 and toks[i][0] in ("ident", "str") and toks[i + 1][0] == "op"
+                    and toks[i + 1][1] in ("=", "!=", "=~", "!~") and toks[i + 2][0] == "str"):
+                found.append((promql_unquote(toks[i]), toks[i + 1][1], promql_unquote(toks[i + 2])))
+                i += 3
+            else:
+                out["errors"].append(f"cannot read the matcher at {toks[i][1]!r}")
+                return found
+        return found
+
+    agg_spans = []  # (open, close) token spans of aggregation arguments
+    pending = []    # (clause, labels, span or None = whole expression)
+    i = 0
+    while i < n:
+        k, v = toks[i]
+        if k == "op" and v == "[":        # a range or subquery: durations and variables only
+            i = match[i] + 1
+            continue
+        if k == "op" and v == "{":        # a selector without a metric name before it
+            ms = matchers(i)
+            names = [val for lab, op, val in ms if lab == "__name__" and op == "="]
+            if names:
+                out["refs"].append({"metric": names[0], "matchers": ms, "tok": i, "counter_fn": None})
+            else:
+                out["errors"].append("a selector without a metric name")
+            i = match[i] + 1
+            continue
+        if k != "ident":
+            i += 1
+            continue
+        if v in PROMQL_LABEL_LISTS:
+            if not is_op(i + 1, "("):
+                if v in ("group_left", "group_right"):
+                    i += 1
+                    continue
+                out["errors"].append(f"{v} without a label list")
+                i += 1
+                continue
+            labels = label_list(i + 1)
+            close = match[i + 1]
+            span = None
+            if v in ("by", "without"):
+                if is_op(close + 1, "("):                    # sum by (l) (arg)
+                    span = (close + 1, match[close + 1])
+                elif is_op(i - 1, ")"):                      # sum (arg) by (l)
+                    span = (match[i - 1], i - 1)
+                else:
+                    out["errors"].append(f"{v} ({', '.join(labels)}) is not attached to an aggregation")
+            pending.append((v, labels, span))
+            i = close + 1
+            continue
+        if v in PROMQL_KEYWORDS or v.lower() in ("inf", "nan"):
+            if v == "offset":
+                i += 1
+            i += 1
+            continue
+        if is_op(i - 1, "@") and v in ("start", "end"):
+            i += 1
+            continue
+        if v in PROMQL_AGGREGATORS and (is_op(i + 1, "(") or (i + 1 < n and toks[i + 1][1] in ("by", "without"))):
+            j = i + 1
+            if toks[j][1] in ("by", "without") and is_op(j + 1, "("):
+                j = match[j + 1] + 1
+            if is_op(j, "("):
+                agg_spans.append((j, match[j]))
+            else:
+                out["errors"].append(f"aggregation {v} without an argument")
+            i += 1
+            continue
+        if is_op(i + 1, "("):
+            if v not in PROMQL_FUNCTIONS:
+                out["errors"].append(f"unknown function {v}()")
+            i += 1
+            continue
+        fn = toks[i - 2][1] if is_op(i - 1, "(") and i >= 2 and toks[i - 2][0] == "ident" else None
+        ref = {"metric": v, "matchers": [], "tok": i, "counter_fn": fn if fn in COUNTER_FUNCTIONS else None}
+        if is_op(i + 1, "{"):
+            ref["matchers"] = matchers(i + 1)
+            i = match[i + 1] + 1
+        else:
+            i += 1
+        out["refs"].append(ref)
+    for idx, ref in enumerate(out["refs"]):
+        if any(a < ref["tok"] < b for a, b in agg_spans):
+            out["aggregated"].add(idx)
+    for clause, labels, span in pending:
+        metrics = [r["metric"] for r in out["refs"] if span is None or span[0] < r["tok"] < span[1]]
+        if not metrics:
+            out["errors"].append(f"{clause} ({', '.join(labels)}) applies to no metric")
+        out["groupings"].append({"clause": clause, "labels": labels, "metrics": metrics})
+    return out
+
+
+def grafana_variable_query(q):
+    """label_values(SELECTOR, LABEL) -> (SELECTOR, LABEL); other variable query forms are refused."""
+    m = re.fullmatch(r"\s*label_values\((.*),\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*", q, re.S)
+    return (m.group(1), m.group(2)) if m else (None, None)
+
+
+# Labels Prometheus puts on every series it scrapes through the chart's ServiceMonitor (the
+# operator's relabelling: namespace, service, pod, container, endpoint, job; instance from the
+# address). They are not in /metrics, so they are allowed by name.
+SCRAPE_TARGET_LABELS = {"namespace", "service", "pod", "container", "endpoint", "job", "instance"}
+# Metrics that do not come from `serve`, with the labels the expressions may use on them.
+OTHER_METRICS = {
+    "up": SCRAPE_TARGET_LABELS,  # made by Prometheus for every target it scrapes
+    # kube-state-metrics: its own labels only (its job/pod/instance name kube-state-metrics' pod, so
+    # an expression filtering them by the webhook's job would match nothing)
+    "kube_deployment_status_replicas_available": {"namespace", "deployment"},
+    "kube_deployment_spec_replicas": {"namespace", "deployment"},
+}
+OWN_METRIC_PREFIXES = ("dynamodb_streams_webhook_", "process_")
+
+
+def parse_exposition(text):
+    """Prometheus text format -> ({family: type}, {series name: {label: {values}}}, problems)."""
+    types, series, problems = {}, {}, []
+    sample = re.compile(r'([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$')
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            parts = line.split()
+            if len(parts) == 4:
+                types[parts[2]] = parts[3]
+            continue
+        if not line.strip() or line.startswith("#"):
+            continue
+        m = sample.match(line)
+        if not m:
+            problems.append(f"unreadable sample line {line!r}")
+            continue
+        name = m.group(1)
+        labels = series.setdefault(name, {})
+        for k, v in re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""):
+            labels.setdefault(k, set()).add(v)
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        if name not in types and not (base != name and types.get(base) in ("histogram", "summary")):
+            problems.append(f"sample {name} has no # TYPE line of its family")
+    return types, series, problems
+
+
+def series_type(name, types):
+    if name in types:
+        return types[name]
+    base = re.sub(r"_(bucket|sum|count)$", "", name)
+    return f"{types[base]}{name[len(base):]}" if base != name and base in types else None
+
+
+def promql_problems(where, expr, types, series, variables):
+    """Everything wrong with one expression against a live /metrics (types, series) and the
+    dashboard's variables; an empty list when it only names what serve exports (or OTHER_METRICS)."""
+    a = analyze_promql(expr)
+    probs = [f"{where}: {e}" for e in a["errors"]]
+
+    def labels_of(metric):
+        if metric in series:
+            return set(series[metric]) | SCRAPE_TARGET_LABELS
+        return OTHER_METRICS.get(metric)
+
+    if not a["refs"]:
+        probs.append(f"{where}: names no metric")
+    for ref in a["refs"]:
+        metric, known = ref["metric"], labels_of(ref["metric"])
+        if known is None:
+            what = ("is not in the live /metrics" if metric.startswith(OWN_METRIC_PREFIXES)
+                    else "is neither exported by serve nor in the allowed list (OTHER_METRICS)")
+            probs.append(f"{where}: metric {metric} {what}")
+            continue
+        for label, op, value in ref["matchers"]:
+            if label == "__name__":
+                continue
+            if label not in known:
+                probs.append(f"{where}: {metric} has no label {label} (has: {', '.join(sorted(known))})")
+            elif (op == "=" and metric in series and label in series[metric] and "$" not in value
+                  and value not in series[metric][label]):
+                probs.append(f"{where}: {metric}{{{label}=\"{value}\"}} matches nothing: serve exports "
+                             f"{label} = {', '.join(sorted(series[metric][label]))}")
+        if ref["counter_fn"] and metric in series:
+            t = series_type(metric, types)
+            if t not in ("counter", "histogram_bucket", "histogram_sum", "histogram_count"):
+                probs.append(f"{where}: {ref['counter_fn']}() of {metric}, which is a {t}, not a counter")
+    for g in a["groupings"]:
+        for label in g["labels"]:
+            for metric in g["metrics"]:
+                known = labels_of(metric)
+                if known is not None and label not in known:
+                    probs.append(f"{where}: {g['clause']} ({label}): {metric} has no label {label}")
+    for v in sorted(a["variables"] - GRAFANA_BUILTINS - set(variables)):
+        probs.append(f"{where}: variable ${v} is not defined by the dashboard")
+    return probs
+
+
+def dashboard_panels(dash):
+    for p in dash.get("panels", []):
+        yield p
+        yield from p.get("panels", [])  # the panels of a collapsed row
+
+
+def dashboard_exprs(dash):
+    """(where, expr) of every PromQL expression of the dashboard: panel targets and variable queries
+    (label_values(SELECTOR, LABEL): SELECTOR is checked as PromQL and LABEL as a label of it)."""
+    out, var_labels = [], []
+    for p in dashboard_panels(dash):
+        for t in p.get("targets", []):
+            if "expr" in t:
+                out.append((f"panel {p.get('title')!r} {t.get('refId')}", t["expr"]))
+    for v in dash.get("templating", {}).get("list", []):
+        if v.get("type") != "query":
+            continue
+        q = v.get("query")
+        q = q.get("query") if isinstance(q, dict) else q
+        sel, label = grafana_variable_query(q or "")
+        where = f"variable ${v.get('name')}"
+        if sel is None:
+            out.append((where, f"unsupported_variable_query({q!r})"))
+            continue
+        out.append((where, sel))
+        var_labels.append((where, sel, label))
+    return out, var_labels
+
+
+def rule_exprs(docs):
+    return [(f"alert {r.get('alert') or r.get('record')}", r["expr"])
+            for pr in by_kind(docs, "PrometheusRule") for g in pr["spec"]["groups"] for r in g["rules"]]
+
+
+def check_promql_against(exprs, var_labels, variables, metrics_text):
+    types, series, problems = parse_exposition(metrics_text)
+    for p in problems:
+        check(False, f"/metrics: {p}")
+    for where, expr in exprs:
+        probs = promql_problems(where, expr, types, series, variables)
+        for p in probs:
+            check(False, p)
+        if not probs:
+            check(True, "")
+    for where, sel, label in var_labels:
+        refs = analyze_promql(sel)["refs"]
+        for ref in refs:
+            known = set(series.get(ref["metric"], {})) | SCRAPE_TARGET_LABELS
+            check(label in known, f"{where}: label_values(..., {label}): {ref['metric']} has no label {label}")
+    return types, series
+
+
+def scrape_live_metrics(tools, tmp):
+    """Starts `serve` with the chart's own arguments and generated certificate, sends reviews that
+    end allowed, denied, patched and in an error, a 404, then returns GET /metrics (None on failure)."""
+    p, err = serve_help(tools)
+    if err or p.returncode != 0:
+        check(False, f"`serve` is not available: {err or (p.stdout + p.stderr).strip()[:200]}")
+        return None
+    _, docs = tools.render([])
+    files = check_selfsigned_secret("live", docs, tmp)
+    if not files:
+        return None
+    port, run = free_port(), []
+    for a in container(by_kind(docs, "Deployment")[0])["args"]:
+        if a.startswith("--port="):
+            a = f"--port={port}"
+        elif a.startswith("--tls-cert-file="):
+            a = f"--tls-cert-file={files['tls.crt']}"
+        elif a.startswith("--tls-private-key-file="):
+            a = f"--tls-private-key-file={files['tls.key']}"
+        elif a.startswith("--shutdown-delay="):
+            a = "--shutdown-delay=0s"
+        run.append(a)
+    run.append("--bind-address=127.0.0.1")
+    ctx = ssl.create_default_context(cafile=files["ca.crt"])
+    svc = by_kind(docs, "Service")[0]["metadata"]["name"]
+    log = open(os.path.join(tmp, "live.log"), "w+")
+    proc = subprocess.Popen([tools.binary] + run, stdout=log, stderr=subprocess.STDOUT)
+
+    def call(method, path, body=None):
+        c = http.client.HTTPSConnection(f"{svc}.{NS}.svc", port, context=ctx, timeout=5)
+        c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+                                 server_hostname=f"{svc}.{NS}.svc")
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def review(uid, view_type):
+        app = {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
+               "metadata": {"name": "a", "namespace": "default"},
+               "spec": {"components": [{"name": "t", "type": "aws-dynamodb-kro", "properties": {"tableName": "t"},
+                                        "traits": [{"type": "dynamodb-streams-kro",
+                                                    "properties": {"viewType": view_type}}]}]}}
+        return json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                           "request": {"uid": uid, "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
+                                       "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
+                                       "namespace": "default", "name": "a", "operation": "CREATE", "object": app,
+                                       "userInfo": {"username": "test"}}}).encode()
+    try:
+        deadline, status = time.time() + 15, None
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                status, _ = call("GET", "/readyz")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        log.seek(0)
+        if not check(status == 200, f"the server started with the chart's arguments is ready: {status}; log: {log.read()[-800:]}"):
+            return None
+        sent = [("/validate", review("l-1", "NEW_IMAGES"), 200), ("/validate", review("l-2", "NEW_IMAGE"), 200),
+                ("/mutate", review("l-3", "NEW_IMAGE"), 200), ("/validate", b"{not a review", 400)]
+        for path, body, want in sent:
+            status, data = call("POST", path, body)
+            check(status == want, f"POST {path} answers {want}: {status} {data[:150]!r}")
+        status, _ = call("GET", "/no-such-path")
+        check(status == 404, f"GET /no-such-path answers 404: {status}")
+        status, body = call("GET", "/metrics")
+        check(status == 200, f"GET /metrics = {status}")
+        return body.decode(errors="replace") if status == 200 else None
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            check(False, "the server stops within 40 s of SIGTERM")
+        log.close()
+
+
+# Broken expressions the check must refuse, each with the problem it must name: proof that a
+# misspelling in the dashboard or the rule cannot pass.
+PROMQL_MUST_FAIL = [
+    ('sum(rate(dynamodb_streams_webhook_admision_requests_total{job="$job"}[5m]))', "admision_requests_total"),
+    ('sum by (endpoint) (rate(dynamodb_streams_webhook_admission_request_duration_seconds[5m]))',
+     "admission_request_duration_seconds is not in the live"),
+    ('sum(rate(dynamodb_streams_webhook_admission_requests_total{verdict="denied"}[5m]))', "no label verdict"),
+    ('sum by (path) (rate(dynamodb_streams_webhook_http_responses_total[5m]))', "no label path"),
+    ('sum(rate(dynamodb_streams_webhook_admission_requests_total{outcome="errors"}[5m]))', 'outcome="errors"'),
+    ('sum(rate(dynamodb_streams_webhook_requests_in_flight[5m]))', "not a counter"),
+    ('sum(kube_deployment_status_replicas_available{job="$job"})', "no label job"),
+    ('sum(kube_pod_container_status_restarts_total)', "allowed list"),
+    ('sum(rate(process_cpu_second_total[5m]))', "process_cpu_second_total"),
+    ('sum(rate(dynamodb_streams_webhook_admission_requests_total{namespace="$namespce"}[5m]))', "$namespce"),
+    ('sumby (endpoint) (rate(dynamodb_streams_webhook_admission_requests_total[5m]))', "unknown function"),
+    ('sum(rate(dynamodb_streams_webhook_admission_requests_total[5m])', "unclosed"),
+]
+
+
+def group_dashboard(tools, tmp):
+    """The Grafana dashboard ConfigMap and JSON, then every PromQL expression of the dashboard and of
+    the PrometheusRule against the /metrics of a running `serve`: each metric they name must be a
+    series serve exports (histogram _bucket/_sum/_count included) or one of OTHER_METRICS, each label
+    they match on or group by must be on it (or be a scrape target label), an equality matcher's value
+    must be one serve exports, and rate()/increase() must be applied to counters."""
+    tools.need_renderer()
+    _, docs = tools.render(["--set", "grafanaDashboard.enabled=true", "--set", "prometheusRule.enabled=true",
+                            "--set", "serviceMonitor.enabled=true"])
+    cms = dashboard_configmaps(docs)
+    if not check(len(cms) == 1, "grafanaDashboard.enabled renders one dashboard ConfigMap"):
+        return
+    cm = cms[0]
+    check(cm["metadata"]["labels"].get("grafana_dashboard") == "1", "the ConfigMap has the sidecar's label grafana_dashboard: \"1\"")
+    dash = json.loads(cm["data"]["dynamodb-streams-webhook.json"])
+    check(dash == DASHBOARD_FILE_JSON, "the ConfigMap holds dashboards/dynamodb-streams-webhook.json unchanged")
+    # the dashboard's shape: what Grafana needs to import it and what the issue asks it to show
+    check(isinstance(dash.get("schemaVersion"), int) and 36 <= dash["schemaVersion"] <= 41,
+          f"schemaVersion is a current one (36-41): {dash.get('schemaVersion')}")
+    check(dash.get("uid") and len(dash["uid"]) <= 40 and dash.get("title") and dash.get("id") is None,
+          "the dashboard has a uid (at most 40 characters), a title and no database id")
+    variables = {v["name"]: v for v in dash.get("templating", {}).get("list", [])}
+    ds = variables.get("datasource", {})
+    check(ds.get("type") == "datasource" and ds.get("query") == "prometheus",
+          "a ${datasource} variable chooses a Prometheus data source")
+    check({"namespace", "job"} <= set(variables), f"namespace and job variables select the release: {sorted(variables)}")
+    ids, cells, overlaps = set(), {}, set()
+    panels = list(dashboard_panels(dash))
+    for p in panels:
+        check(p.get("id") not in ids, f"panel id {p.get('id')} is unique")
+        ids.add(p.get("id"))
+        gp = p.get("gridPos", {})
+        check(all(isinstance(gp.get(k), int) for k in "hwxy") and gp["x"] + gp["w"] <= 24,
+              f"panel {p.get('title')!r} has a gridPos inside the 24 columns: {gp}")
+        for x in range(gp.get("x", 0), gp.get("x", 0) + gp.get("w", 0)):
+            for y in range(gp.get("y", 0), gp.get("y", 0) + gp.get("h", 0)):
+                other = cells.setdefault((x, y), p.get("id"))
+                if other != p.get("id"):
+                    overlaps.add((p.get("id"), other))
+        if p.get("type") == "row":
+            continue
+        check(p.get("type") in ("timeseries", "stat", "gauge", "table", "bargauge"), f"panel {p.get('title')!r} type {p.get('type')}")
+        check(p.get("datasource") == {"type": "prometheus", "uid": "${datasource}"}
+              and all(t.get("datasource") == p["datasource"] for t in p.get("targets", [])),
+              f"panel {p.get('title')!r} and its queries use ${{datasource}}")
+        check(p.get("targets"), f"panel {p.get('title')!r} has queries")
+    check(not overlaps, f"no two panels overlap (panel ids): {sorted(overlaps)}")
+    exprs, var_labels = dashboard_exprs(dash)
+    analyses = [(w, e, analyze_promql(e)) for w, e in exprs if w.startswith("panel")]
+
+    def panel_with(pred):
+        return any(pred(w, e, a) for w, e, a in analyses)
+
+    def names(a):
+        return {r["metric"] for r in a["refs"]}
+
+    def by_labels(a):
+        return {l for g in a["groupings"] if g["clause"] == "by" for l in g["labels"]}
+    wanted = [
+        ("request rate by endpoint and outcome, no outcome filtered out (warned included)",
+         lambda w, e, a: "dynamodb_streams_webhook_admission_requests_total" in names(a)
+         and {"endpoint", "outcome"} <= by_labels(a) and "rate(" in e
+         and not any(l == "outcome" for r in a["refs"] for l, _, _ in r["matchers"])),
+        ("p50 latency", lambda w, e, a: "histogram_quantile(0.5," in re.sub(r"\s+", "", e)
+         and "dynamodb_streams_webhook_admission_request_duration_seconds_bucket" in names(a)),
+        ("p99 latency", lambda w, e, a: "histogram_quantile(0.99," in re.sub(r"\s+", "", e)
+         and "dynamodb_streams_webhook_admission_request_duration_seconds_bucket" in names(a)),
+        ("non-200 answers", lambda w, e, a: any(r["metric"] == "dynamodb_streams_webhook_http_responses_total"
+                                                and ("code", "!=", "200") in r["matchers"] for r in a["refs"])),
+        ("requests in flight", lambda w, e, a: "dynamodb_streams_webhook_requests_in_flight" in names(a)),
+        ("certificate expiry", lambda w, e, a: "dynamodb_streams_webhook_certificate_expiry_timestamp_seconds" in names(a)
+         and "time()" in e),
+        ("certificate reload failures", lambda w, e, a: any(
+            r["metric"] == "dynamodb_streams_webhook_certificate_reloads_total"
+            and (("result", "=", "failure") in r["matchers"] or "result" in by_labels(a)) for r in a["refs"])),
+        ("replicas available", lambda w, e, a: "kube_deployment_status_replicas_available" in names(a)),
+    ]
+    for what, pred in wanted:
+        check(panel_with(pred), f"the dashboard shows {what}")
+    for w, e, a in analyses:
+        # sum by (...) etc.: a label the server adds later (say kind) must not split or break a panel
+        own = [i for i, r in enumerate(a["refs"]) if r["metric"].startswith(OWN_METRIC_PREFIXES)]
+        check(all(i in a["aggregated"] for i in own), f"{w}: every metric of the webhook is aggregated: {e}")
+        check("namespace" in a["variables"] and "job" in a["variables"], f"{w}: filtered by $namespace and $job: {e}")
+    # the PromQL of the dashboard and of the rule against a live /metrics
+    rules = rule_exprs(docs)
+    check(len(rules) >= 5, f"the PrometheusRule has its alerts ({len(rules)})")
+    text = scrape_live_metrics(tools, tmp)
+    if text is None:
+        return
+    all_exprs = exprs + rules
+    print(f"checking {len(exprs)} dashboard and {len(rules)} alert expressions against the live /metrics")
+    types, series = check_promql_against(all_exprs, var_labels, set(variables), text)
+    used = {r["metric"] for _, e in all_exprs for r in analyze_promql(e)["refs"]}
+    print("metrics used: " + ", ".join(sorted(used)))
+    for family in ("dynamodb_streams_webhook_admission_requests_total", "dynamodb_streams_webhook_requests_in_flight",
+                   "dynamodb_streams_webhook_certificate_expiry_timestamp_seconds",
+                   "dynamodb_streams_webhook_certificate_reloads_total", "dynamodb_streams_webhook_http_responses_total"):
+        check(family in used, f"{family} is used by the dashboard or the rule")
+    # the check itself can fail: each broken expression is refused, naming its fault
+    for expr, needle in PROMQL_MUST_FAIL:
+        probs = promql_problems("self-test", expr, types, series, set(variables))
+        check(any(needle in p for p in probs), f"the PromQL check refuses {expr!r} naming {needle!r}: {probs}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1270,7 +1976,7 @@ def group_dockerfile(tools, tmp):
 
 GROUPS = {"setup": group_setup, "render": group_render, "schema": group_schema, "validate": group_validate,
           "wiring": group_wiring, "selfsigned": group_selfsigned, "upgrade": group_upgrade, "flags": group_flags,
-          "metrics": group_metrics, "serve": group_serve, "notes": group_notes, "dockerfile": group_dockerfile}
+          "dashboard": group_dashboard, "serve": group_serve, "notes": group_notes, "dockerfile": group_dockerfile}
 
 
 def main():
@@ -1282,6 +1988,11 @@ def main():
     ap.add_argument("--kube-validate")
     args = ap.parse_args()
     tools = Tools(args)
+    global DASHBOARD_FILE_JSON
+    try:
+        DASHBOARD_FILE_JSON = dashboard_file(tools)
+    except (OSError, ValueError) as e:
+        check(False, f"the chart's dashboard file is readable JSON: {e}")
     with tempfile.TemporaryDirectory(prefix="dsw-deploy-") as tmp:
         try:
             GROUPS[args.group](tools, tmp)

@@ -146,3 +146,13 @@ matchConditions:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end -}}
+
+{{/* The fewest replicas the Deployment runs: autoscaling.minReplicas with autoscaling on, else
+replicaCount. The PodDisruptionBudget and the NOTES follow it. */}}
+{{- define "dsw.minReplicas" -}}
+{{- if .Values.autoscaling.enabled -}}
+{{- int .Values.autoscaling.minReplicas -}}
+{{- else -}}
+{{- int .Values.replicaCount -}}
+{{- end -}}
+{{- end -}}
