@@ -3,6 +3,9 @@
 // RFC 6902 check in patch_roundtrip_test.py).
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -100,8 +103,14 @@ inline json apply_patch(const json& object, const std::string& patch_text) {
   REQUIRE(patch.is_array());
   json result = object.patch(patch);
   if (const char* log = std::getenv("DSW_PATCH_LOG")) {
-    std::ofstream f(log, std::ios::app);
-    f << json{{"object", object}, {"patch", patch}, {"result", result}}.dump() << "\n";
+    // One write(2) per line on an O_APPEND descriptor: the lib tests run in parallel and append
+    // to the same file, and a stream's buffer could split a long line between two writes that
+    // another process's line lands between.
+    std::string line = json{{"object", object}, {"patch", patch}, {"result", result}}.dump() + "\n";
+    int fd = ::open(log, O_WRONLY | O_APPEND | O_CREAT, 0644);
+    REQUIRE(fd >= 0);
+    CHECK(::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+    ::close(fd);
   }
   return result;
 }
