@@ -181,7 +181,8 @@ slimify() {  # DIR: debuerreotype-slimify: dpkg path excludes, and the excluded 
     [ -d "$r$d" ] || continue
     # inside the root, so that absolute symlinks resolve there and not on the host
     chroot "$r" find "$d" -depth -mindepth 1 -not \( "${keep[@]}" \) -not \( -type d -o -type l \) -delete
-    while [ -n "$(chroot "$r" find "$d" -depth -mindepth 1 \( -empty -o -xtype l \) -delete -print -quit)" ]; do :; done
+    # then empty directories and dangling symlinks, until a pass removes nothing
+    while [ "$(chroot "$r" find "$d" -depth -mindepth 1 \( -empty -o -xtype l \) -delete -printf . | wc -c)" -gt 0 ]; do :; done
   done
 }
 
