@@ -4,7 +4,7 @@
 # <svc>.<ns>.svc.cluster.local, localhost and 127.0.0.1.
 #
 # Usage: certs/make-dev-certs.sh [OUT_DIR] [--service NAME] [--namespace NS] [--days N]
-#                                [--client] [--new-ca]
+#                                [--client] [--new-ca] [--world-readable]
 #   OUT_DIR      where to write (default: ./dev-certs)
 #   --service    service name (default dynamodb-streams-webhook)
 #   --namespace  namespace (default dynamodb-streams-webhook)
@@ -12,9 +12,11 @@
 #   --client     also make client.crt/client.key (clientAuth), for --client-ca-file
 #   --new-ca     replace an existing CA in OUT_DIR (by default it is reused, so that a new serving
 #                certificate stays trusted by the same caBundle, like a cert-manager renewal)
+#   --world-readable  tls.key (and client.key) mode 0644 instead of 0600, so that the image's
+#                user (uid 65532) can read them when OUT_DIR is mounted into a container
 #
 # Writes: ca.crt ca.key tls.crt tls.key [client.crt client.key] and ca-bundle.b64 (the base64 CA
-# for a webhook configuration's caBundle). Development only: keys are unencrypted.
+# for a webhook configuration's caBundle). Development only: keys are unencrypted; ca.key stays 0600.
 set -euo pipefail
 
 out="./dev-certs"
@@ -23,6 +25,7 @@ ns="dynamodb-streams-webhook"
 days=365
 client=0
 new_ca=0
+key_mode=600
 while [ $# -gt 0 ]; do
   case "$1" in
     --service) svc="${2:?--service needs a value}"; shift 2 ;;
@@ -33,7 +36,8 @@ while [ $# -gt 0 ]; do
     --days=*) days="${1#*=}"; shift ;;
     --client) client=1; shift ;;
     --new-ca) new_ca=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --world-readable) key_mode=644; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "make-dev-certs: unknown option $1" >&2; exit 2 ;;
     *) out="$1"; shift ;;
   esac
@@ -65,6 +69,7 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/tls.ke
 openssl req -new -key "$tmp/tls.key" -subj "/CN=${svc}.${ns}.svc" -out "$tmp/tls.csr" 2>/dev/null
 openssl x509 -req -in "$tmp/tls.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
   -days "$days" -sha256 -extfile "$tmp/server.ext" -out "$tmp/tls.crt" 2>/dev/null
+chmod "$key_mode" "$tmp/tls.key"
 # Replace both files only once both exist (a running server may be watching them).
 mv -f "$tmp/tls.key" tls.key
 mv -f "$tmp/tls.crt" tls.crt
@@ -84,5 +89,5 @@ fi
 
 base64 -w0 ca.crt > ca-bundle.b64
 chmod 644 ca.crt tls.crt ca-bundle.b64
-[ "$client" = 1 ] && chmod 644 client.crt
+if [ "$client" = 1 ]; then chmod 644 client.crt; chmod "$key_mode" client.key; fi
 echo "make-dev-certs: wrote $(pwd)/{ca.crt,tls.crt,tls.key$([ "$client" = 1 ] && echo ,client.crt,client.key)} for ${svc}.${ns}.svc" >&2

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs every package the project needs to build, test and run, from Debian's archive.
-# Usage: scripts/install-deps.sh [--runtime-only|--build|--test]
+# Usage: scripts/install-deps.sh [--runtime-only|--build|--test|--image]
 #   --build (default for Docker build stage): compilers and -dev packages
 #   --test  (default): --build plus the tools the test suite uses
 #   --runtime-only: the shared libraries the binary links against (for a slim image)
+#   --image: what scripts/image-test.sh needs to build and run the image without a registry
 set -euo pipefail
 mode="${1:---test}"
 
@@ -17,12 +18,16 @@ test=(python3 python3-jsonpatch openssl curl clang libclang-rt-14-dev libbenchma
       # ../shared/tools/kube-validate needs python3-kubernetes; both scripts use python3-yaml
       python3-yaml python3-kubernetes golang-go golang-github-masterminds-sprig-dev
       golang-k8s-sigs-yaml-dev golang-github-xeipuuv-gojsonschema-dev)
+# scripts/image-test.sh: buildah builds the Dockerfile (no container engine or daemon), debootstrap
+# makes the Debian base images locally, util-linux's unshare keeps its mounts private.
+image=(buildah debootstrap util-linux binutils openssl python3 python3-yaml)
 
 case "$mode" in
   --runtime-only) pkgs=("${runtime[@]}") ;;
   --build) pkgs=("${build[@]}") ;;
   --test) pkgs=("${build[@]}" "${test[@]}") ;;
-  *) echo "usage: $0 [--runtime-only|--build|--test]" >&2; exit 2 ;;
+  --image) pkgs=("${image[@]}") ;;
+  *) echo "usage: $0 [--runtime-only|--build|--test|--image]" >&2; exit 2 ;;
 esac
 
 SUDO=""

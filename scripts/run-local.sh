@@ -13,11 +13,12 @@ build="${BUILD_DIR:-build}"
 
 if [ "${SKIP_DEPS:-0}" != 1 ]; then
   scripts/install-deps.sh --build
-  # The certificate script needs openssl, the printed command curl.
-  if ! command -v openssl >/dev/null || ! command -v curl >/dev/null; then
+  # The certificate script needs openssl; the printed commands (and the README's) curl and
+  # python3.
+  if ! command -v openssl >/dev/null || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
     sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openssl curl
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openssl curl python3
   fi
 fi
 

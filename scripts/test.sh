@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh Debian/Ubuntu machine: installs the dependencies,
 # builds with warnings as errors, and runs the whole CTest suite (unit, CLI, integration,
-# deployment, soak); then the benchmarks briefly (they must build and run; speed is not judged),
+# deployment, soak); then builds the Dockerfile and runs the image (scripts/image-test.sh, as root
+# or through sudo); the benchmarks briefly (they must build and run; speed is not judged),
 # the suite again under ASan+UBSan and the server's integration tests under TSan, and every fuzz
 # target for FUZZ_SECONDS (60) each. Every stage runs even when an earlier one failed; the exit
 # status is non-zero when any failed.
@@ -43,6 +44,7 @@ section "dependencies"
 scripts/install-deps.sh --test || { echo "test.sh: installing the dependencies failed" >&2; exit 1; }
 
 stage "build and CTest suite ($BUILD_DIR)" main_suite
+stage "image (build the Dockerfile with buildah, run it)" scripts/image-test.sh
 stage "benchmarks (smoke)" env BUILD_DIR=build-bench scripts/bench-smoke.sh
 stage "sanitizers (ASan+UBSan: whole suite; TSan: integration)" scripts/sanitize.sh
 stage "fuzzing ($FUZZ_SECONDS s per target)" scripts/fuzz.sh
