@@ -63,6 +63,10 @@ def cmd_config(args):
     check(ports == [f"{port}/tcp"], f"exposed ports {ports} are the chart's server.port {port}")
     ep = cfg.get("Entrypoint")
     check(ep == ["/usr/local/bin/dynamodb-streams-webhook"], f"entrypoint {ep}")
+    env = dict(e.split("=", 1) for e in cfg.get("Env") or [])
+    tunables = (yaml.safe_load(open(args.values)).get("env") or {}).get("GLIBC_TUNABLES")
+    check(env.get("GLIBC_TUNABLES") == tunables,
+          f"GLIBC_TUNABLES {env.get('GLIBC_TUNABLES')!r} is the chart's default env ({tunables!r})")
     size, base = megabytes(args.size), megabytes(args.base_size)
     check(size <= args.budget_mb, f"image size {size:.1f} MB <= budget {args.budget_mb} MB")
     check(size - base <= args.added_budget_mb,
