@@ -314,6 +314,23 @@ def resolve_port(ctr, port):
     return None
 
 
+def local_serve_args(args, port, files):
+    """The chart's container args, to run the real binary here: on 127.0.0.1:`port` with the
+    certificate files of `files` and no shutdown delay."""
+    run = []
+    for a in args:
+        if a.startswith("--port="):
+            a = f"--port={port}"
+        elif a.startswith("--tls-cert-file="):
+            a = f"--tls-cert-file={files['tls.crt']}"
+        elif a.startswith("--tls-private-key-file="):
+            a = f"--tls-private-key-file={files['tls.key']}"
+        elif a.startswith("--shutdown-delay="):
+            a = "--shutdown-delay=0s"
+        run.append(a)
+    return run + ["--bind-address=127.0.0.1"]
+
+
 def server_sources(tools):
     text = ""
     sdir = os.path.join(tools.source, "server")
@@ -1026,20 +1043,8 @@ def group_serve(tools, tmp):
     _, docs = tools.render([])
     files = check_selfsigned_secret("serve", docs, tmp)
     deploy = by_kind(docs, "Deployment")[0]
-    args = container(deploy)["args"]
     port = free_port()
-    run = []
-    for a in args:
-        if a.startswith("--port="):
-            a = f"--port={port}"
-        elif a.startswith("--tls-cert-file="):
-            a = f"--tls-cert-file={files['tls.crt']}"
-        elif a.startswith("--tls-private-key-file="):
-            a = f"--tls-private-key-file={files['tls.key']}"
-        elif a.startswith("--shutdown-delay="):
-            a = "--shutdown-delay=0s"
-        run.append(a)
-    run.append("--bind-address=127.0.0.1")
+    run = local_serve_args(container(deploy)["args"], port, files)
     svc = by_kind(docs, "Service")[0]["metadata"]["name"]
     ctx = ssl.create_default_context(cafile=files["ca.crt"])
     log = open(os.path.join(tmp, "serve.log"), "w+")
@@ -1647,18 +1652,8 @@ def scrape_live_metrics(tools, tmp):
     files = check_selfsigned_secret("live", docs, tmp)
     if not files:
         return None
-    port, run = free_port(), []
-    for a in container(by_kind(docs, "Deployment")[0])["args"]:
-        if a.startswith("--port="):
-            a = f"--port={port}"
-        elif a.startswith("--tls-cert-file="):
-            a = f"--tls-cert-file={files['tls.crt']}"
-        elif a.startswith("--tls-private-key-file="):
-            a = f"--tls-private-key-file={files['tls.key']}"
-        elif a.startswith("--shutdown-delay="):
-            a = "--shutdown-delay=0s"
-        run.append(a)
-    run.append("--bind-address=127.0.0.1")
+    port = free_port()
+    run = local_serve_args(container(by_kind(docs, "Deployment")[0])["args"], port, files)
     ctx = ssl.create_default_context(cafile=files["ca.crt"])
     svc = by_kind(docs, "Service")[0]["metadata"]["name"]
     log = open(os.path.join(tmp, "live.log"), "w+")
