@@ -22,6 +22,7 @@ struct Current {
   std::string peer;
   bool in_request = false;  // between request_started() and request_finished()
   bool cut = false;         // shut down by the counter: nothing more is counted
+  bool closing = false;     // being closed after an answer (close_current_after_answer)
   std::size_t head_bytes = 0;
   Clock::time_point first_byte;  // of the request being read; valid when head_bytes > 0
 };
@@ -131,12 +132,14 @@ std::size_t Connections::size() const {
 }
 
 int Connections::current_fd() { return t_conn.fd; }
+bool Connections::current_was_cut() { return t_conn.cut && !t_conn.closing; }
 
 void Connections::close_current_after_answer() {
   if (t_conn.fd < 0) return;
   if (t_conn.ssl != nullptr)
     SSL_set_shutdown(t_conn.ssl, SSL_get_shutdown(t_conn.ssl) | SSL_RECEIVED_SHUTDOWN);
   t_conn.cut = true;  // what is drained is not counted
+  t_conn.closing = true;
   linger_drain(t_conn.fd);
 }
 const std::string& Connections::current_peer() { return t_conn.peer; }

@@ -54,6 +54,9 @@ class Connections {
   // peer address ("" when unknown).
   static int current_fd();
   static const std::string& current_peer();
+  // Whether this connection was shut down by the bound or the deadline above (its request will
+  // never be answered, whatever cpp-httplib then tries to write).
+  static bool current_was_cut();
 
   // After an answer that left request bytes unread (a refusal before the body, or a request
   // cpp-httplib itself refused): nothing more is read from this connection as a request, and it

@@ -186,6 +186,14 @@ class WebhookServer::Impl {
         if (!library_made) return;
         t_req.close_after = true;
         if (req.get_header_value("Connection") != "close") res.set_header("Connection", "close");
+        if (t_req.active) {
+          // A review whose body could not be read (the client stopped sending or went away):
+          // cpp-httplib would answer 404.
+          t_req.reason = "request body not read whole";
+          res.status = 400;
+          res.set_content(t_req.reason + "\n", kPlain);
+          res.set_header("Content-Length", std::to_string(res.body.size()));
+        }
       });
       return httplib::Server::HandlerResponse::Unhandled;
     }));
@@ -293,8 +301,13 @@ class WebhookServer::Impl {
   // The answer is written (cpp-httplib's logger hook): count, log, and close when bytes of the
   // request were left unread.
   void finish(const httplib::Request& req, const httplib::Response& res) {
-    metrics_.observe_status(res.status);
+    bool cut = Connections::current_was_cut();  // no answer reached the client (logged already)
+    if (!cut) metrics_.observe_status(res.status);
     if (!t_req.active) {
+      if (cut) {
+        conns_.request_finished();
+        return;
+      }
       // Refused by cpp-httplib before any of our hooks ran: a request line or header it could
       // not parse (400), a target over 8 KiB (414), a bad Range (416).
       logging::info("request refused", {{"status", res.status},
@@ -326,8 +339,7 @@ class WebhookServer::Impl {
                                  {"api_version", o.api_version},
                                  {"status", res.status},
                                  {"duration_ms", seconds * 1000}});
-      } else {
-        if (t_req.reason.empty()) t_req.reason = "request body not read whole";
+      } else if (!cut) {
         logging::info("request refused", {{"endpoint", to_string(endpoint)},
                                           {"method", req.method},
                                           {"status", res.status},

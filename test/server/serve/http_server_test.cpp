@@ -4,8 +4,14 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -35,7 +41,7 @@ const std::string kAnswer =
 // A server on a free port, with `admit` as its admission function.
 class TestServer {
  public:
-  explicit TestServer(dsw::server::AdmitFunction admit) {
+  explicit TestServer(dsw::server::AdmitFunction admit, std::time_t io_timeout_sec = 10) {
     dsw::server::TlsSettings tls;
     tls.cert_file = g_certs + "/tls.crt";
     tls.key_file = g_certs + "/tls.key";
@@ -44,6 +50,7 @@ class TestServer {
     dsw::server::ServerConfig config;
     config.bind_address = "127.0.0.1";
     config.port = 0;
+    config.io_timeout_sec = io_timeout_sec;
     srv_ = std::make_unique<dsw::server::WebhookServer>(config, *certs_, metrics_, std::move(admit));
     REQUIRE_FALSE(srv_->bind());
     thread_ = std::thread([this] { srv_->serve(); });
@@ -61,6 +68,7 @@ class TestServer {
     return c;
   }
   dsw::server::Metrics& metrics() { return metrics_; }
+  int port() const { return srv_->bound_port(); }
 
  private:
   std::unique_ptr<dsw::server::CertStore> certs_;
@@ -140,6 +148,54 @@ TEST_CASE("a Range header does not cut a review answer (RFC 9110: ignored but fo
   REQUIRE(r);
   CHECK(r->status == 200);
   CHECK(r->body == kAnswer);
+}
+
+namespace {
+
+// Sends `wire` over a new TLS connection and returns everything the server sends until it closes
+// the connection (or `seconds` pass).
+std::string raw_exchange(int port, const std::string& wire, int seconds) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1 && SSL_write(ssl, wire.data(), static_cast<int>(wire.size())) > 0) {
+      char buf[4096];
+      int n;
+      while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) got.append(buf, static_cast<std::size_t>(n));
+    }
+    SSL_free(ssl);
+  }
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("a review whose body stops coming is answered 400 once the read times out, and closed") {
+  // cpp-httplib would answer 404 (its routing reports the failed read as "no handler").
+  TestServer srv(fixed_answer, /*io_timeout_sec=*/1);
+  std::string head =
+      "POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 1000\r\n\r\n{\"apiVersion\":";
+  auto t0 = std::chrono::steady_clock::now();
+  std::string got = raw_exchange(srv.port(), head, 5);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(got.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+  CHECK(got.find("Connection: close\r\n") != std::string::npos);
+  CHECK(got.find("\r\n\r\nrequest body not read whole\n") != std::string::npos);
+  CHECK(took < std::chrono::seconds(4));  // closed by the server, not by our 5 s
+  std::string metrics = srv.metrics().render();
+  CHECK(metrics.find("dynamodb_streams_webhook_http_responses_total{code=\"400\"} 1\n") != std::string::npos);
 }
 
 int main(int argc, char** argv) {
