@@ -206,18 +206,24 @@ def group_http():
 
     print("metrics")
     m1 = srv.metrics()
-    key = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",outcome="patched"}'
+    app = 'kind="Application"'
+    key = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",%s,outcome="patched"}' % app
     check(m1.get(key, 0) - m0.get(key, 0) >= 55, "patched /mutate counter moved by the reviews sent")
-    key_d = 'dynamodb_streams_webhook_admission_requests_total{endpoint="validate",outcome="denied"}'
+    key_d = 'dynamodb_streams_webhook_admission_requests_total{endpoint="validate",%s,outcome="denied"}' % app
     check(m1.get(key_d, 0) - m0.get(key_d, 0) == 1, "denied /validate counter moved by one")
-    key_e = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",outcome="error"}'
-    check(m1.get(key_e, 0) - m0.get(key_e, 0) >= 8, "error /mutate counter counts the refused requests")
-    hc = 'dynamodb_streams_webhook_admission_request_duration_seconds_count{endpoint="mutate"}'
-    hb = 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",le="+Inf"}'
+    key_e = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",kind="other",outcome="error"}'
+    check(m1.get(key_e, 0) - m0.get(key_e, 0) >= 8,
+          "error /mutate counter counts the refused requests (no review read: kind other)")
+    hc = 'dynamodb_streams_webhook_admission_request_duration_seconds_count{endpoint="mutate",%s}' % app
+    hb = 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",%s,le="+Inf"}' % app
     check(m1.get(hc, 0) > m0.get(hc, 0) and m1.get(hc) == m1.get(hb), "duration histogram counts reviews")
-    check('dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",le="0.00025"}' in m1
-          and 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="validate",le="2.5"}' in m1,
+    check('dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",%s,le="0.00025"}' % app in m1
+          and 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="validate",%s,le="2.5"}' % app in m1,
           "histogram buckets run from 0.25 ms to 2.5 s")
+    kinds = {re.search(r'kind="([^"]*)"', k).group(1) for k in m1
+             if k.startswith("dynamodb_streams_webhook_admission_request")}
+    check(kinds == {"Application", "Table", "DynamoDBTable", "other"},
+          "the kind label takes exactly four values (%s)" % sorted(kinds))
     check(m1.get("dynamodb_streams_webhook_requests_in_flight") == 1, "in-flight gauge is 1 (the scrape)")
     _, not_after = cert_info(os.path.join(certs, "tls.crt"))
     check(m1.get("dynamodb_streams_webhook_certificate_expiry_timestamp_seconds") == not_after,
