@@ -46,39 +46,39 @@ std::optional<std::string_view> suggest_view_type(std::string_view value) {
 
 bool check_enabled(const json& value, const StreamFields& fields, Findings& out) {
   if (value.is_boolean()) return true;
-  out.errors.push_back(field::invalid(fields.enabled, value, "must be a boolean"));
+  out.errors.push_back(field::invalid(fields.enabled(), value, "must be a boolean"));
   return false;
 }
 
 bool check_view_type(const json& value, const StreamFields& fields, Findings& out) {
   if (!value.is_string()) {
-    out.errors.push_back(field::invalid(fields.view_type, value, "must be a string"));
+    out.errors.push_back(field::invalid(fields.view_type(), value, "must be a string"));
     return false;
   }
   if (is_view_type(value)) return true;
   std::string hint;
   if (auto m = suggest_view_type(value.get_ref<const std::string&>()))
     hint = "(did you mean " + field::go_quote(*m) + "?)";
-  out.errors.push_back(field::not_supported(fields.view_type, value, view_types(), hint));
+  out.errors.push_back(field::not_supported(fields.view_type(), value, view_types(), hint));
   return false;
 }
 
 void require_view_type(const StreamFields& fields, Findings& out) {
-  std::string detail = "a stream with " + std::string(fields.enabled_name) +
+  std::string detail = "a stream with " + std::string(fields.enabled_key) +
                        ": true needs a view type (DynamoDB refuses to enable one without it); "
                        "supported values: ";
   for (std::size_t i = 0; i < kViewTypes.size(); ++i) {
     if (i) detail += ", ";
     detail += field::go_quote(kViewTypes[i]);
   }
-  out.errors.push_back(field::required(fields.view_type, std::move(detail)));
+  out.errors.push_back(field::required(fields.view_type(), std::move(detail)));
 }
 
 void warn_view_type_ignored(const StreamFields& fields, std::string_view view_type,
                             Findings& out) {
-  out.warnings.push_back(fields.view_type.to_string() + ": " + field::go_quote(view_type) +
+  out.warnings.push_back(fields.view_type().to_string() + ": " + field::go_quote(view_type) +
                          " is ignored while the stream is disabled (" +
-                         std::string(fields.enabled_name) + ": false)");
+                         std::string(fields.enabled_key) + ": false)");
 }
 
 void check_view_type_change(const json* old_view, const json* new_view,
@@ -90,9 +90,9 @@ void check_view_type_change(const json* old_view, const json* new_view,
                        field::go_quote(old_view->get_ref<const std::string&>()) +
                        " (DynamoDB rejects it: \"Table already has an enabled stream\"); "
                        "disable the stream first (" +
-                       std::string(fields.enabled_name) +
+                       std::string(fields.enabled_key) +
                        ": false), then re-enable it with the new view type";
-  out.report(field::invalid(fields.view_type, *new_view, std::move(detail)), how);
+  out.report(field::invalid(fields.view_type(), *new_view, std::move(detail)), how);
 }
 
 }  // namespace dsw::streams

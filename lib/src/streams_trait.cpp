@@ -31,8 +31,8 @@ const json* properties_of(const json& trait) {
 }
 
 // The trait's stream: properties.enabled and properties.viewType.
-StreamFields trait_stream(const field::Path& properties_path) {
-  return {properties_path.child("enabled"), properties_path.child("viewType"), "enabled"};
+StreamFields trait_stream(field::Path properties_path) {
+  return {std::move(properties_path), "enabled", "viewType"};
 }
 
 // enabled is "off" only when it is exactly false; absent, null (defaulted to true) and invalid

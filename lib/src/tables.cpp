@@ -110,8 +110,7 @@ Findings validate_ack_table(const json& table, const json* old_table, const Opti
     out.errors.push_back(field::invalid(ss_path, *ss, "must be an object"));
     valid = false;
   } else if (ss != nullptr && ss->is_object()) {
-    const StreamFields fields{ss_path.child("streamEnabled"), ss_path.child("streamViewType"),
-                              "streamEnabled"};
+    const StreamFields fields{ss_path, "streamEnabled", "streamViewType"};
     Stream before;
     const json* old_ss = old_spec != nullptr ? member(*old_spec, "streamSpecification") : nullptr;
     if (old_ss != nullptr && old_ss->is_object())
@@ -137,9 +136,7 @@ Findings validate_kro_table(const json& table, const json* old_table, const Opti
   if (old_table != nullptr && unchanged(old_spec, *spec, {"streamEnabled", "streamViewType"}))
     return out;
 
-  const field::Path spec_path = field::Path::root("spec");
-  const StreamFields fields{spec_path.child("streamEnabled"), spec_path.child("streamViewType"),
-                            "streamEnabled"};
+  const StreamFields fields{field::Path::root("spec"), "streamEnabled", "streamViewType"};
   Stream before;
   if (old_spec != nullptr)
     before = read_stream(member(*old_spec, "streamEnabled"), member(*old_spec, "streamViewType"));

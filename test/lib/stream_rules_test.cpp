@@ -9,13 +9,12 @@ using namespace dsw::testing;
 namespace {
 
 streams::StreamFields ack_fields() {
-  auto ss = field::Path::root("spec").child("streamSpecification");
-  return {ss.child("streamEnabled"), ss.child("streamViewType"), "streamEnabled"};
+  return {field::Path::root("spec").child("streamSpecification"), "streamEnabled",
+          "streamViewType"};
 }
 
 streams::StreamFields trait_fields() {
-  auto p = field::Path::root("t").child("properties");
-  return {p.child("enabled"), p.child("viewType"), "enabled"};
+  return {field::Path::root("t").child("properties"), "enabled", "viewType"};
 }
 
 std::vector<std::string> messages(const streams::Findings& f) {

@@ -34,12 +34,16 @@ struct Findings {
   void report(field::FieldError e, Enforcement how);
 };
 
-// Where one stream's two settings are, and how advice names the one that switches it on
-// ("enabled" for the trait, "streamEnabled" for the tables).
+// Where one stream's two settings are: two members of the object at `parent`, e.g.
+// {spec.streamSpecification, "streamEnabled", "streamViewType"}. Advice names the enabling
+// member by its key. The paths are built only for a finding.
 struct StreamFields {
-  field::Path enabled;
-  field::Path view_type;
-  std::string_view enabled_name;
+  field::Path parent;
+  std::string_view enabled_key;
+  std::string_view view_type_key;
+
+  field::Path enabled() const { return parent.child(std::string(enabled_key)); }
+  field::Path view_type() const { return parent.child(std::string(view_type_key)); }
 };
 
 // Whether `value` is one of kViewTypes.
