@@ -219,14 +219,24 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
   const std::string api_version = doc.at("apiVersion").get<std::string>();
   const std::string uid = req.at("uid").get<std::string>();
   const json kind = req.contains("kind") ? req["kind"] : json();
-  const bool application = string_member(kind, "group") == "core.oam.dev" &&
-                           string_member(kind, "kind") == "Application";
+  const std::string group = string_member(kind, "group"), kind_name = string_member(kind, "kind");
+  const bool application = group == "core.oam.dev" && kind_name == "Application";
+  const bool ack_table = group == "dynamodb.services.k8s.aws" && kind_name == "Table";
+  const bool kro_table = group == "kro.run" && kind_name == "DynamoDBTable";
   const std::string operation = string_member(req, "operation");
-  const bool in_scope = application && (operation == "CREATE" || operation == "UPDATE");
+  const bool create_or_update = operation == "CREATE" || operation == "UPDATE";
+  // Tables are only validated: the mutating endpoint leaves them untouched.
+  const bool in_scope = create_or_update && (application || (!mutate && (ack_table || kro_table)));
   const json object = req.contains("object") ? req["object"] : json();
 
   DSW_FUZZ_CHECK(out.uid == uid && out.api_version == api_version,
                  "the log fields identify the review");
+  const ObjectKind expected_kind = application  ? ObjectKind::Application
+                                   : ack_table ? ObjectKind::AckTable
+                                   : kro_table ? ObjectKind::KroTable
+                                               : ObjectKind::Other;
+  DSW_FUZZ_CHECK(out.object_kind == expected_kind,
+                 "the metrics' kind is the request's: " + std::string(to_string(out.object_kind)));
 
   json answer;
   try {
@@ -263,6 +273,24 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
   if (!in_scope) {
     DSW_FUZZ_CHECK(allowed && !r.contains("patch") && !r.contains("warnings"),
                    "other kinds and operations are allowed untouched");
+  }
+  if ((ack_table || kro_table) && operation == "UPDATE" && object.is_object() &&
+      req.contains("oldObject")) {
+    // An UPDATE that leaves a table's stream fields as they were is never denied for them.
+    const json& old_object = req["oldObject"];
+    auto field = [](const json& obj, const char* key) {
+      if (!obj.is_object() || !obj.contains("spec") || !obj["spec"].is_object()) return json();
+      const json& spec = obj["spec"];
+      return spec.contains(key) ? spec[key] : json(json::value_t::discarded);
+    };
+    static const char* const kAckFields[] = {"streamSpecification", "tableReplicas"};
+    static const char* const kKroFields[] = {"streamEnabled", "streamViewType"};
+    bool same = old_object.is_object();
+    for (const char* key : ack_table ? kAckFields : kKroFields) {
+      json a = field(old_object, key), b = field(object, key);
+      same = same && a.is_discarded() == b.is_discarded() && (a.is_discarded() || a == b);
+    }
+    if (same) DSW_FUZZ_CHECK(allowed, "a table UPDATE with its stream fields unchanged is allowed");
   }
 
   std::size_t warnings = 0;

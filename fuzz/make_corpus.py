@@ -60,6 +60,60 @@ def view_type_changed(app):
     return other
 
 
+ACK = {"group": "dynamodb.services.k8s.aws", "version": "v1alpha1", "kind": "Table"}
+KRO = {"group": "kro.run", "version": "v1alpha1", "kind": "DynamoDBTable"}
+
+
+def table_reviews():
+    """ACK Tables and kro DynamoDBTables: valid, breaking each rule, and UPDATEs."""
+    def ack(stream=None, replicas=None, **extra):
+        spec = {"tableName": "orders", "billingMode": "PAY_PER_REQUEST",
+                "attributeDefinitions": [{"attributeName": "id", "attributeType": "S"}],
+                "keySchema": [{"attributeName": "id", "keyType": "HASH"}], **extra}
+        if stream is not None:
+            spec["streamSpecification"] = stream
+        if replicas is not None:
+            spec["tableReplicas"] = replicas
+        return {"apiVersion": "dynamodb.services.k8s.aws/v1alpha1", "kind": "Table",
+                "metadata": {"name": "orders", "namespace": "team-a"}, "spec": spec}
+
+    def kro(**fields):
+        return {"apiVersion": "kro.run/v1alpha1", "kind": "DynamoDBTable",
+                "metadata": {"name": "orders", "namespace": "team-a"},
+                "spec": {"tableName": "orders", "region": "us-east-1", **fields}}
+
+    on = {"streamEnabled": True, "streamViewType": "NEW_AND_OLD_IMAGES"}
+    regions = [{"regionName": "us-west-2"}]
+    out = [
+        ("ack-valid", review(ack(on, regions), kind=ACK)),
+        ("ack-no-stream", review(ack(), kind=ACK)),
+        ("ack-not-an-object", review(ack("on"), kind=ACK)),
+        ("ack-bad-types", review(ack({"streamEnabled": "yes", "streamViewType": 5}), kind=ACK)),
+        ("ack-near-miss", review(ack({"streamEnabled": True, "streamViewType": "new-image"}), kind=ACK)),
+        ("ack-required", review(ack({"streamEnabled": True, "streamViewType": ""}, regions), kind=ACK)),
+        ("ack-replicas", review(ack({"streamEnabled": True, "streamViewType": "NEW_IMAGE"}, regions),
+                                kind=ACK)),
+        ("ack-disabled-view", review(ack({"streamEnabled": False, "streamViewType": "KEYS_ONLY"}),
+                                     kind=ACK)),
+        ("ack-update-change", review(ack({"streamEnabled": True, "streamViewType": "KEYS_ONLY"}), "UPDATE",
+                                     ack(on), kind=ACK)),
+        ("ack-update-unchanged", review(ack({"streamEnabled": True}, regions, tableClass="STANDARD"),
+                                        "UPDATE", ack({"streamEnabled": True}, regions), kind=ACK)),
+        ("ack-v1", review(ack(on), api_version="admission.k8s.io/v1beta1",
+                          kind=dict(ACK, version="v1"))),
+        ("kro-valid", review(kro(streamEnabled=True, streamViewType="KEYS_ONLY"), kind=KRO)),
+        ("kro-no-stream", review(kro(), kind=KRO)),
+        ("kro-required", review(kro(streamEnabled=True, streamViewType=None), kind=KRO)),
+        ("kro-near-miss", review(kro(streamEnabled=True, streamViewType="keys only"), kind=KRO)),
+        ("kro-disabled-view", review(kro(streamEnabled=False, streamViewType="NEW_IMAGE"), kind=KRO)),
+        ("kro-update-change", review(kro(streamEnabled=True, streamViewType="OLD_IMAGE"), "UPDATE",
+                                     kro(streamEnabled=True, streamViewType="NEW_IMAGE"),
+                                     "admission.k8s.io/v1beta1", kind=dict(KRO, version="v1"))),
+        ("table-object-not-an-object", review([1], kind=ACK)),
+    ]
+    return out
+
+
 def applications():
     """(name, Application) for every example and every defaulting fixture (object and expected)."""
     out = []
@@ -123,6 +177,7 @@ def main():
         ("create-object-not-an-object", review([1, 2, 3])),
         ("dry-run", dict(review(base), request=dict(review(base)["request"], dryRun=True))),
     ]
+    reviews += table_reviews()
     for name, rev in reviews:
         text = compact(rev)
         write("serve", name + ".json", text)

@@ -20,10 +20,11 @@ namespace {
 void usage(std::ostream& out) {
   out << "Usage: dynamodb-streams-webhook COMMAND [FLAGS]\n\n"
          "Admission webhook that validates and defaults the dynamodb-streams-kro trait of\n"
-         "KubeVela Applications.\n\n"
+         "KubeVela Applications, and validates the stream of ACK Tables and kro\n"
+         "DynamoDBTables.\n\n"
          "Commands:\n"
          "  serve     run the HTTPS admission webhook (POST /mutate, POST /validate)\n"
-         "  check     default and validate Application manifests offline (YAML or JSON)\n"
+         "  check     default and validate Application (and table) manifests offline\n"
          "  review    answer one AdmissionReview exactly as the server would\n\n"
          "Flags:\n"
          "  --version  print the version\n"

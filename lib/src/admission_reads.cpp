@@ -33,6 +33,10 @@ constexpr std::string_view kObjectPaths[] = {
     "spec.components[].name",
     "spec.components[].type",
     "spec.components[].traits",
+    "spec.streamSpecification",  // ACK Table
+    "spec.tableReplicas",        // ACK Table
+    "spec.streamEnabled",        // kro DynamoDBTable
+    "spec.streamViewType",       // kro DynamoDBTable
 };
 
 }  // namespace

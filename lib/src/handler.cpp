@@ -1,6 +1,7 @@
 #include "dsw/handler.h"
 
 #include "dsw/admission.h"
+#include "dsw/tables.h"
 #include "review_internal.h"
 
 namespace dsw {
@@ -33,11 +34,36 @@ std::string object_name(const Request& r) {
   return r.name;
 }
 
+// An ACK Table or a kro DynamoDBTable on CREATE or UPDATE: validated, never defaulted.
+Response handle_table(Endpoint endpoint, ObjectKind kind, const Request& request,
+                      const Options& options) {
+  if (endpoint == Endpoint::Mutate) return Response::Allowed();
+  const bool ack = kind == ObjectKind::AckTable;
+  if (!request.object.is_object()) {
+    return Response::Errored(400, "request.object must be a " + std::string(to_string(kind)) +
+                                      " object for " + request.operation);
+  }
+  const json* old = request.operation == "UPDATE" && request.old_object.is_object()
+                        ? &request.old_object
+                        : nullptr;
+  auto findings = ack ? tables::validate_ack_table(request.object, old, options)
+                      : tables::validate_kro_table(request.object, old, options);
+  Response r = findings.errors.empty()
+                   ? Response::Allowed()
+                   : Response::Invalid(std::string(ack ? tables::kAckGroup : tables::kKroGroup),
+                                       std::string(to_string(kind)), object_name(request),
+                                       std::move(findings.errors));
+  r.with_warnings(std::move(findings.warnings));
+  return r;
+}
+
 }  // namespace
 
 Response handle(Endpoint endpoint, const Request& request, const Options& options) {
-  if (!request.is_application()) return Response::Allowed();
+  const ObjectKind kind = object_kind(request.kind);
+  if (kind == ObjectKind::Other) return Response::Allowed();
   if (request.operation != "CREATE" && request.operation != "UPDATE") return Response::Allowed();
+  if (kind != ObjectKind::Application) return handle_table(endpoint, kind, request, options);
   if (!request.object.is_object()) {
     return Response::Errored(400, "request.object must be an Application object for " +
                                       request.operation);
@@ -82,6 +108,7 @@ Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) 
   out.uid = req.uid;
   out.api_version = req.api_version;
   out.kind = req.kind.group.empty() ? req.kind.kind : req.kind.kind + "." + req.kind.group;
+  out.object_kind = object_kind(req.kind);
   out.namespace_ = req.namespace_;
   out.name = req.name.empty() ? object_name(req) : req.name;
   out.operation = req.operation;

@@ -1,6 +1,7 @@
 #include "dsw/review.h"
 
 #include "dsw/json_limits.h"
+#include "dsw/tables.h"
 #include "json_access.h"
 #include "review_internal.h"
 
@@ -55,6 +56,23 @@ std::optional<DecodeError> check_raw_body(std::string_view body, const Options& 
 }
 
 }  // namespace detail
+
+ObjectKind object_kind(const GroupVersionKind& gvk) {
+  if (gvk.group == "core.oam.dev" && gvk.kind == "Application") return ObjectKind::Application;
+  if (gvk.group == tables::kAckGroup && gvk.kind == tables::kAckKind) return ObjectKind::AckTable;
+  if (gvk.group == tables::kKroGroup && gvk.kind == tables::kKroKind) return ObjectKind::KroTable;
+  return ObjectKind::Other;
+}
+
+std::string_view to_string(ObjectKind k) {
+  switch (k) {
+    case ObjectKind::Application: return "Application";
+    case ObjectKind::AckTable: return tables::kAckKind;
+    case ObjectKind::KroTable: return tables::kKroKind;
+    case ObjectKind::Other: return "other";
+  }
+  return "other";
+}
 
 DecodeResult decode_review(std::string_view body, const Options& options) {
   return detail::read_review(body, options, detail::KeepPaths::everything());

@@ -21,13 +21,6 @@ bool is_trait(const json& trait) {
   return it != trait.end() && it->is_string() && is_trait_type(it->get_ref<const std::string&>());
 }
 
-void Findings::report(field::FieldError e, Enforcement how) {
-  if (how == Enforcement::Deny)
-    errors.push_back(std::move(e));
-  else
-    warnings.push_back(e.to_string());
-}
-
 namespace {
 
 using detail::member;
@@ -37,21 +30,17 @@ const json* properties_of(const json& trait) {
   return p != nullptr && p->is_object() ? p : nullptr;
 }
 
+// The trait's stream: properties.enabled and properties.viewType.
+StreamFields trait_stream(field::Path properties_path) {
+  return {std::move(properties_path), "enabled", "viewType"};
+}
+
 // enabled is "off" only when it is exactly false; absent, null (defaulted to true) and invalid
 // values count as on.
 bool stream_enabled(const json* props) {
   if (props == nullptr) return true;
   const json* e = member(*props, "enabled");
   return !(e != nullptr && e->is_boolean() && !e->get<bool>());
-}
-
-std::string normalize(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '-' || c == '_' || c == ' ') continue;
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return out;
 }
 
 std::string lower(std::string_view s) {
@@ -85,13 +74,6 @@ std::string quoted_list(const std::array<std::string_view, 2>& items) {
 
 }  // namespace
 
-std::optional<std::string_view> suggest_view_type(std::string_view value) {
-  std::string n = normalize(value);
-  for (auto v : kViewTypes)
-    if (normalize(v) == n) return v;
-  return std::nullopt;
-}
-
 std::optional<std::string_view> suggest_property(std::string_view key) {
   if (key.size() > 64) return std::nullopt;  // no typo is that long; keeps the cost bounded
   std::string k = lower(key);
@@ -118,30 +100,16 @@ void validate_properties(const json& trait, const field::Path& trait_path, const
     out.errors.push_back(field::invalid(ppath, *props, "must be an object"));
     return;
   }
+  const StreamFields fields = trait_stream(ppath);
   for (auto it = props->begin(); it != props->end(); ++it) {
     const std::string& key = it.key();
     const json& value = it.value();
     if (key == "enabled") {
-      if (!value.is_null() && !value.is_boolean())
-        out.errors.push_back(field::invalid(ppath.child("enabled"), value, "must be a boolean"));
+      if (!value.is_null()) check_enabled(value, fields, out);
     } else if (key == "viewType") {
-      field::Path vpath = ppath.child("viewType");
       if (value.is_null()) continue;
-      if (!value.is_string()) {
-        out.errors.push_back(field::invalid(vpath, value, "must be a string"));
-        continue;
-      }
-      const auto& s = value.get_ref<const std::string&>();
-      if (std::find(kViewTypes.begin(), kViewTypes.end(), s) == kViewTypes.end()) {
-        std::string hint;
-        if (auto m = suggest_view_type(s)) hint = "(did you mean " + field::go_quote(*m) + "?)";
-        out.errors.push_back(field::not_supported(
-            vpath, value, std::vector<std::string_view>(kViewTypes.begin(), kViewTypes.end()),
-            hint));
-      } else if (!stream_enabled(props)) {
-        out.warnings.push_back(vpath.to_string() + ": " + field::go_quote(s) +
-                               " is ignored while the stream is disabled (enabled: false)");
-      }
+      if (check_view_type(value, fields, out) && !stream_enabled(props))
+        warn_view_type_ignored(fields, value.get_ref<const std::string&>(), out);
     } else {
       std::string detail = "unknown property; supported properties: " + quoted_list(kProperties);
       if (auto m = suggest_property(key)) detail += " (did you mean " + field::go_quote(*m) + "?)";
@@ -157,19 +125,9 @@ void validate_view_type_change(const json& old_trait, const json& new_trait,
   const json* new_props = properties_of(new_trait);
   if (old_props == nullptr || new_props == nullptr) return;
   if (!stream_enabled(old_props) || !stream_enabled(new_props)) return;
-  const json* old_view = member(*old_props, "viewType");
-  const json* new_view = member(*new_props, "viewType");
-  if (old_view == nullptr || new_view == nullptr || !old_view->is_string() ||
-      !new_view->is_string() || *old_view == *new_view)
-    return;
-  std::string detail = "cannot change the view type of an enabled stream from " +
-                       field::go_quote(old_view->get_ref<const std::string&>()) +
-                       " (DynamoDB rejects it: \"Table already has an enabled stream\"); "
-                       "disable the stream first (enabled: false), then re-enable it with the "
-                       "new view type";
-  out.report(field::invalid(trait_path.child("properties").child("viewType"), *new_view,
-                            std::move(detail)),
-             options.view_type_change);
+  check_view_type_change(member(*old_props, "viewType"), member(*new_props, "viewType"),
+                         trait_stream(trait_path.child("properties")), options.view_type_change,
+                         out);
 }
 
 void add_defaults(const json& trait, const Pointer& trait_at, Patch& patch) {

@@ -1,7 +1,8 @@
 // `dynamodb-streams-webhook check [--output yaml|json|none] [FLAGS] FILE...`: defaults and
 // validates the KubeVela Applications of YAML or JSON manifests offline, with the same library
 // functions the webhook runs (mutating first, then validating the defaulted object, as the
-// apiserver does on CREATE), and writes the manifests with the defaults applied.
+// apiserver does on CREATE), validates ACK Tables and kro DynamoDBTables (never defaulted), and
+// writes the manifests with the defaults applied.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -10,6 +11,8 @@
 #include "cli/flags.h"
 #include "cli/commands.h"
 #include "dsw/admission.h"
+#include "dsw/review.h"
+#include "dsw/tables.h"
 #include "cli/io.h"
 #include "check/yaml_document.h"
 
@@ -29,16 +32,18 @@ const char* const kDescription =
     "defaulted Application is validated. FILE holds YAML or JSON, one or more documents\n"
     "(YAML documents separated by ---, or JSON values one after another). Every document whose\n"
     "apiVersion is core.oam.dev/* and kind Application is checked, and so is every such item\n"
-    "of a List; other documents pass through unchanged.\n"
+    "of a List. ACK Tables (dynamodb.services.k8s.aws/*, kind Table) and kro DynamoDBTables\n"
+    "(kro.run/*, kind DynamoDBTable) are validated as the validating webhook does on CREATE,\n"
+    "never defaulted. Other documents pass through unchanged.\n"
     "\n"
     "Errors and warnings go to standard error, one per line:\n"
-    "  FILE: Application NAMESPACE/NAME: <field error>\n"
-    "  FILE: Application NAMESPACE/NAME: warning: <text>\n"
-    "(\"NAME\" alone when the Application has no metadata.namespace, since kubectl then uses\n"
-    "the context's namespace; FILE is <stdin> for standard input). Syntax errors are reported\n"
-    "as FILE:LINE:COLUMN: <message>.\n"
+    "  FILE: KIND NAMESPACE/NAME: <field error>\n"
+    "  FILE: KIND NAMESPACE/NAME: warning: <text>\n"
+    "(KIND is Application, Table or DynamoDBTable; \"NAME\" alone when the object has no\n"
+    "metadata.namespace, since kubectl then uses the context's namespace; FILE is <stdin> for\n"
+    "standard input). Syntax errors are reported as FILE:LINE:COLUMN: <message>.\n"
     "\n"
-    "When every Application is valid, the documents go to standard output in order, the\n"
+    "When every object is valid, the documents go to standard output in order, the\n"
     "Applications with the defaults written in and everything else as it was, so the command\n"
     "fits a pipeline:  kustomize build . | dynamodb-streams-webhook check - | kubectl apply -f -\n"
     "Nothing is written to standard output when anything is invalid or unreadable, so such a\n"
@@ -50,7 +55,7 @@ const char* const kDescription =
     "quoted values are strings, plain yes/no/on/off/true/false are booleans, numbers are\n"
     "numbers).\n"
     "\n"
-    "Exit status: 0 every Application is valid (warnings allowed); 1 at least one is invalid;\n"
+    "Exit status: 0 every object checked is valid (warnings allowed); 1 at least one is invalid;\n"
     "2 usage error, unreadable file, or a document that is not valid YAML/JSON.";
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
@@ -62,6 +67,23 @@ bool is_application(const json& doc) {
   return api != doc.end() && api->is_string() &&
          api->get_ref<const std::string&>().rfind("core.oam.dev/", 0) == 0 && kind != doc.end() &&
          kind->is_string() && kind->get_ref<const std::string&>() == "Application";
+}
+
+bool has_api_group(const json& doc, std::string_view group, std::string_view kind) {
+  if (!doc.is_object()) return false;
+  auto api = doc.find("apiVersion");
+  auto k = doc.find("kind");
+  if (api == doc.end() || !api->is_string() || k == doc.end() || !k->is_string()) return false;
+  const std::string& a = api->get_ref<const std::string&>();
+  return a.size() > group.size() && a.compare(0, group.size(), group) == 0 &&
+         a[group.size()] == '/' && k->get_ref<const std::string&>() == kind;
+}
+
+// An ACK Table or a kro DynamoDBTable (any version); ObjectKind::Other for anything else.
+ObjectKind table_kind(const json& doc) {
+  if (has_api_group(doc, tables::kAckGroup, tables::kAckKind)) return ObjectKind::AckTable;
+  if (has_api_group(doc, tables::kKroGroup, tables::kKroKind)) return ObjectKind::KroTable;
+  return ObjectKind::Other;
 }
 
 // A document kubectl treats as a list of objects: kind *List with an items array.
@@ -83,15 +105,15 @@ std::string metadata_string(const json& app, const char* key) {
   return v->get<std::string>();
 }
 
-// "Application ns/name", "Application name" without a namespace; names kept to one line.
-std::string describe(const json& app, std::size_t doc_number) {
-  std::string name = metadata_string(app, "name");
+// "Application ns/name", "Table name" without a namespace; names kept to one line.
+std::string describe(std::string_view kind, const json& obj, std::size_t doc_number) {
+  std::string name = metadata_string(obj, "name");
   if (name.empty()) {
-    std::string gen = metadata_string(app, "generateName");
+    std::string gen = metadata_string(obj, "generateName");
     name = gen.empty() ? "<unnamed, document " + std::to_string(doc_number) + ">" : gen + "*";
   }
-  std::string ns = metadata_string(app, "namespace");
-  std::string out = "Application " + (ns.empty() ? name : ns + "/" + name);
+  std::string ns = metadata_string(obj, "namespace");
+  std::string out = std::string(kind) + " " + (ns.empty() ? name : ns + "/" + name);
   for (char& c : out)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
   return out;
@@ -151,6 +173,13 @@ class Checker {
     bool patched = false;
     int status = kOk;
 
+    auto report = [&](const streams::Findings& findings, std::string_view kind, const json& obj) {
+      std::string who = name + ": " + describe(kind, obj, number) + ": ";
+      for (const auto& w : findings.warnings) std::cerr << who << "warning: " << w << "\n";
+      for (const auto& e : findings.errors) std::cerr << who << e.to_string() << "\n";
+      if (!findings.errors.empty()) status = kInvalid;
+    };
+
     auto check_application = [&](const json& app, const std::string& prefix) {
       Patch patch = default_application(app);
       json defaulted = app;
@@ -165,19 +194,28 @@ class Checker {
         for (auto& op : ops) op["path"] = prefix + op["path"].get<std::string>();
         expected = expected.patch(ops);
       }
-      auto findings = validate_application(defaulted, nullptr, options_);
-      std::string who = name + ": " + describe(defaulted, number) + ": ";
-      for (const auto& w : findings.warnings) std::cerr << who << "warning: " << w << "\n";
-      for (const auto& e : findings.errors) std::cerr << who << e.to_string() << "\n";
-      if (!findings.errors.empty()) status = kInvalid;
+      report(validate_application(defaulted, nullptr, options_), "Application", defaulted);
+    };
+    // Tables are validated as the validating webhook does on CREATE; nothing is defaulted.
+    auto check_table = [&](const json& table, ObjectKind kind) {
+      report(kind == ObjectKind::AckTable ? tables::validate_ack_table(table, nullptr, options_)
+                                          : tables::validate_kro_table(table, nullptr, options_),
+             to_string(kind), table);
+    };
+    auto check_object = [&](const json& obj, const std::string& prefix) {
+      if (is_application(obj)) {
+        check_application(obj, prefix);
+      } else if (ObjectKind kind = table_kind(obj); kind != ObjectKind::Other) {
+        check_table(obj, kind);
+      }
     };
 
-    if (is_application(original)) {
-      check_application(original, "");
-    } else if (is_list(original)) {
+    if (is_list(original)) {
       const json& items = original["items"];
       for (std::size_t i = 0; i < items.size(); ++i)
-        if (is_application(items[i])) check_application(items[i], "/items/" + std::to_string(i));
+        check_object(items[i], "/items/" + std::to_string(i));
+    } else {
+      check_object(original, "");
     }
 
     if (patched) {

@@ -118,7 +118,7 @@ void add_admission_flags(FlagSet& flags, Options& options) {
               "what an unknown key in the trait's properties does",
               enforcement("unknown-properties", options.unknown_properties));
   flags.value("view-type-change", "deny|warn", std::string(to_string(options.view_type_change)),
-              "what an UPDATE that changes the view type of an enabled stream does",
+              "what an UPDATE that changes the view type of an enabled stream does (trait and tables)",
               enforcement("view-type-change", options.view_type_change));
 }
 

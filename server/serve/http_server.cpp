@@ -323,7 +323,7 @@ class WebhookServer::Impl {
       Endpoint endpoint = endpoint_of(t_req.route);
       bool answered = t_req.answered && res.status == 200;
       Verdict v = answered ? t_req.outcome.verdict : Verdict::Error;
-      metrics_.observe_review(endpoint, v, seconds);
+      metrics_.observe_review(endpoint, t_req.outcome.object_kind, v, seconds);
       const Outcome& o = t_req.outcome;
       if (answered) {
         logging::info("review", {{"uid", o.uid},

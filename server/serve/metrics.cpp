@@ -16,6 +16,20 @@ constexpr const char* kPrefix = "dynamodb_streams_webhook_";
 
 std::size_t endpoint_index(Endpoint e) { return e == Endpoint::Mutate ? 0 : 1; }
 
+// The order of kKinds in the exposition.
+constexpr dsw::ObjectKind kKindOrder[] = {dsw::ObjectKind::Application, dsw::ObjectKind::AckTable,
+                                          dsw::ObjectKind::KroTable, dsw::ObjectKind::Other};
+
+std::size_t kind_index(ObjectKind k) {
+  switch (k) {
+    case ObjectKind::Application: return 0;
+    case ObjectKind::AckTable: return 1;
+    case ObjectKind::KroTable: return 2;
+    case ObjectKind::Other: return 3;
+  }
+  return 3;
+}
+
 std::size_t verdict_index(Verdict v) {
   switch (v) {
     case Verdict::Allowed: return 0;
@@ -73,10 +87,12 @@ Metrics::Metrics()
                       std::chrono::system_clock::now().time_since_epoch())
                       .count()) {}
 
-void Metrics::observe_review(Endpoint endpoint, Verdict outcome, double seconds) {
+void Metrics::observe_review(Endpoint endpoint, ObjectKind kind, Verdict outcome,
+                             double seconds) {
   auto e = endpoint_index(endpoint);
-  requests_[e][verdict_index(outcome)].fetch_add(1, std::memory_order_relaxed);
-  Histogram& h = durations_[e];
+  auto k = kind_index(kind);
+  requests_[e][k][verdict_index(outcome)].fetch_add(1, std::memory_order_relaxed);
+  Histogram& h = durations_[e][k];
   for (std::size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) {
       h.buckets[i].fetch_add(1, std::memory_order_relaxed);
@@ -94,36 +110,46 @@ void Metrics::observe_status(int status) {
 
 std::string Metrics::render() const {
   std::string out;
-  out.reserve(8192);
+  out.reserve(24576);
   const char* endpoints[] = {"mutate", "validate"};
   const char* verdicts[] = {"allowed", "denied", "patched", "error"};
 
   std::string name = std::string(kPrefix) + "admission_requests_total";
   header(out, name, "counter",
-         "Admission requests by endpoint and outcome (allowed, denied, patched, error).");
-  for (std::size_t e = 0; e < kEndpoints; ++e)
-    for (std::size_t v = 0; v < kVerdicts; ++v)
-      out += name + "{endpoint=\"" + endpoints[e] + "\",outcome=\"" + verdicts[v] + "\"} " +
-             std::to_string(requests_[e][v].load(std::memory_order_relaxed)) + "\n";
+         "Admission requests by endpoint, object kind and outcome (allowed, denied, patched, "
+         "error).");
+  for (std::size_t e = 0; e < kEndpoints; ++e) {
+    for (ObjectKind kind : kKindOrder) {
+      const std::size_t k = kind_index(kind);
+      const std::string labels = std::string("endpoint=\"") + endpoints[e] + "\",kind=\"" +
+                                 std::string(to_string(kind)) + "\"";
+      for (std::size_t v = 0; v < kVerdicts; ++v)
+        out += name + "{" + labels + ",outcome=\"" + verdicts[v] + "\"} " +
+               std::to_string(requests_[e][k][v].load(std::memory_order_relaxed)) + "\n";
+    }
+  }
 
   name = std::string(kPrefix) + "admission_request_duration_seconds";
   header(out, name, "histogram",
          "Time from the request headers to the written answer, admission endpoints.");
   for (std::size_t e = 0; e < kEndpoints; ++e) {
-    const Histogram& h = durations_[e];
-    std::uint64_t cum = 0;
-    // Read the count first so that the buckets never exceed it in one scrape.
-    std::uint64_t count = h.count.load();
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      cum += h.buckets[i].load(std::memory_order_relaxed);
-      out += name + "_bucket{endpoint=\"" + endpoints[e] + "\",le=\"" + short_num(kBuckets[i]) +
-             "\"} " + std::to_string(cum < count ? cum : count) + "\n";
+    for (ObjectKind kind : kKindOrder) {
+      const Histogram& h = durations_[e][kind_index(kind)];
+      const std::string labels = std::string("endpoint=\"") + endpoints[e] + "\",kind=\"" +
+                                 std::string(to_string(kind)) + "\"";
+      std::uint64_t cum = 0;
+      // Read the count first so that the buckets never exceed it in one scrape.
+      std::uint64_t count = h.count.load();
+      for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+        cum += h.buckets[i].load(std::memory_order_relaxed);
+        out += name + "_bucket{" + labels + ",le=\"" + short_num(kBuckets[i]) + "\"} " +
+               std::to_string(cum < count ? cum : count) + "\n";
+      }
+      out += name + "_bucket{" + labels + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
+      out += name + "_sum{" + labels + "} " + num(static_cast<double>(h.sum_ns.load()) / 1e9) +
+             "\n";
+      out += name + "_count{" + labels + "} " + std::to_string(count) + "\n";
     }
-    out += name + "_bucket{endpoint=\"" + endpoints[e] + "\",le=\"+Inf\"} " +
-           std::to_string(count) + "\n";
-    out += name + "_sum{endpoint=\"" + endpoints[e] + "\"} " +
-           num(static_cast<double>(h.sum_ns.load()) / 1e9) + "\n";
-    out += name + "_count{endpoint=\"" + endpoints[e] + "\"} " + std::to_string(count) + "\n";
   }
 
   name = std::string(kPrefix) + "http_responses_total";

@@ -19,8 +19,9 @@ class Metrics {
 
   Metrics();
 
-  // One admission request finished (answered with any status) after `seconds`.
-  void observe_review(Endpoint endpoint, Verdict outcome, double seconds);
+  // One admission request finished (answered with any status) after `seconds`. `kind` is the
+  // reviewed object's (ObjectKind::Other for anything else and for a refused request).
+  void observe_review(Endpoint endpoint, ObjectKind kind, Verdict outcome, double seconds);
   // Any HTTP response, by status code.
   void observe_status(int status);
   void in_flight_add(int delta) { in_flight_.fetch_add(delta, std::memory_order_relaxed); }
@@ -31,14 +32,16 @@ class Metrics {
   std::string render() const;
 
  private:
-  static constexpr std::size_t kEndpoints = 2, kVerdicts = 4;
+  static constexpr std::size_t kEndpoints = 2, kKinds = 4, kVerdicts = 4;
   struct Histogram {
     std::array<std::atomic<std::uint64_t>, kBuckets.size()> buckets{};
     std::atomic<std::uint64_t> count{0};
     std::atomic<std::uint64_t> sum_ns{0};
   };
-  std::array<std::array<std::atomic<std::uint64_t>, kVerdicts>, kEndpoints> requests_{};
-  std::array<Histogram, kEndpoints> durations_{};
+  template <class T>
+  using PerKind = std::array<std::array<T, kKinds>, kEndpoints>;
+  PerKind<std::array<std::atomic<std::uint64_t>, kVerdicts>> requests_{};
+  PerKind<Histogram> durations_{};
   // Status codes 100..599.
   std::array<std::atomic<std::uint64_t>, 500> statuses_{};
   std::atomic<std::int64_t> in_flight_{0};

@@ -4,7 +4,7 @@
 Usage: test_deploy.py GROUP --source DIR [--binary BIN] [--helm-template PATH] [--kube-validate PATH]
 
 GROUP is one of: setup, render, schema, validate, wiring, selfsigned, upgrade, flags, dashboard,
-serve, notes, dockerfile. Each prints what it checked and exits 0 when all checks pass, 1 on
+serve, notes, guards, dockerfile. Each prints what it checked and exits 0 when all checks pass, 1 on
 any failure, and 77 (CTest's SKIP) when a tool it cannot do without is absent; it then says
 so plainly.
 
@@ -602,8 +602,11 @@ def check_wiring(name, docs, values):
         cfg = one(docs, wh_kind, name)
         if not cfg:
             continue
-        check(len(cfg["webhooks"]) == 1, f"[{name}] {wh_kind} has one webhook")
+        guards = 1 if wh_kind == "ValidatingWebhookConfiguration" and guards_on(values) else 0
+        also = " and the guards' one" if guards else ""
+        check(len(cfg["webhooks"]) == 1 + guards, f"[{name}] {wh_kind} has the Applications' webhook{also}")
         wh = cfg["webhooks"][0]
+        check(wh["name"].startswith(path[1:] + "."), f"[{name}] {wh_kind}'s first webhook is {path[1:]}.*")
         ref = wh["clientConfig"]["service"]
         check(ref["name"] == svc["metadata"]["name"], f"[{name}] {wh_kind} calls Service {svc['metadata']['name']}")
         check(ref["namespace"] == svc["metadata"]["namespace"] == NS, f"[{name}] {wh_kind} service namespace")
@@ -1921,9 +1924,194 @@ def group_dockerfile(tools, tmp):
     check(not kept, f".dockerignore keeps every file the build copies (excluded: {kept[:5]})")
 
 
+# ---------------------------------------------------------------------------------------------
+# Guards: the webhook entry for ACK Tables and kro DynamoDBTables (values `guards`)
+
+GUARD_RULES = {"ackTables": ("dynamodb.services.k8s.aws", "tables", "Table"),
+               "kroTables": ("kro.run", "dynamodbtables", "DynamoDBTable")}
+
+
+def guards_on(values):
+    g = values.get("guards", {})
+    return any(g.get(k, {}).get("enabled") for k in GUARD_RULES)
+
+
+def guards_entries(docs):
+    cfgs = by_kind(docs, "ValidatingWebhookConfiguration")
+    return [w for c in cfgs for w in c["webhooks"] if w["name"].startswith("validate-tables.")]
+
+
+def check_guards_wiring(name, docs, values):
+    g = values["guards"]
+    vcfg = by_kind(docs, "ValidatingWebhookConfiguration")
+    mcfg = by_kind(docs, "MutatingWebhookConfiguration")
+    if not check(len(vcfg) == 1 and len(mcfg) == 1, f"[{name}] one configuration of each kind"):
+        return
+    app = vcfg[0]["webhooks"][0]
+    check(app["name"].startswith("validate.") and app["rules"][0]["apiGroups"] == ["core.oam.dev"],
+          f"[{name}] the Applications' entry comes first and is unchanged")
+    check(all("tables" not in r["resources"] and "dynamodbtables" not in r["resources"]
+              for w in mcfg[0]["webhooks"] for r in w["rules"]),
+          f"[{name}] the mutating configuration never sees the tables (they are not defaulted)")
+    entries = guards_entries(docs)
+    want = {GUARD_RULES[k][:2] for k in GUARD_RULES if g[k]["enabled"]}
+    if not want:
+        check(entries == [] and len(vcfg[0]["webhooks"]) == 1, f"[{name}] both guards off: no entry")
+        return
+    if not check(len(entries) == 1, f"[{name}] one guards entry"):
+        return
+    wh = entries[0]
+    check(wh["name"] == f"validate-tables.{app['clientConfig']['service']['name']}.{NS}.svc",
+          f"[{name}] the entry is named validate-tables.<service>.<namespace>.svc: {wh['name']}")
+    check(wh["clientConfig"] == app["clientConfig"] and wh["clientConfig"]["service"]["path"] == "/validate",
+          f"[{name}] the entry calls the same Service, /validate, with the same caBundle")
+    got = {(r["apiGroups"][0], r["resources"][0]) for r in wh["rules"]}
+    check(got == want, f"[{name}] rules follow guards.*.enabled: {sorted(got)} != {sorted(want)}")
+    for r in wh["rules"]:
+        check(len(r["apiGroups"]) == 1 and len(r["resources"]) == 1 and r["apiVersions"] == ["*"]
+              and sorted(r["operations"]) == ["CREATE", "UPDATE"] and r.get("scope") == "Namespaced",
+              f"[{name}] {r['apiGroups']} {r['resources']}: every version, CREATE and UPDATE, namespaced")
+    check(wh["failurePolicy"] == g["failurePolicy"], f"[{name}] failurePolicy follows guards.failurePolicy")
+    check(wh["timeoutSeconds"] == g["timeoutSeconds"], f"[{name}] timeoutSeconds follows guards.timeoutSeconds")
+    check(wh["sideEffects"] == "None" and wh["admissionReviewVersions"] == ["v1", "v1beta1"]
+          and wh["matchPolicy"] == "Equivalent", f"[{name}] sideEffects, review versions, matchPolicy")
+    expect = copy.deepcopy(g["namespaceSelector"])
+    if g["excludeReleaseNamespace"]:
+        expect.setdefault("matchExpressions", []).append(
+            {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [NS]})
+    check(wh.get("namespaceSelector", {}) == expect,
+          f"[{name}] namespaceSelector follows guards.*: {wh.get('namespaceSelector')} != {expect}")
+    check(wh.get("objectSelector", {}) == g["objectSelector"], f"[{name}] objectSelector follows guards.objectSelector")
+    conds = wh.get("matchConditions", [])
+    extra = g["matchConditions"]
+    if g["excludeServiceAccounts"]:
+        if check(len(conds) == 1 + len(extra), f"[{name}] one condition for the service accounts, then the others"):
+            expr = conds[0]["expression"]
+            users = re.findall(r"'([^']*)'", expr)
+            check(expr.startswith("!(request.userInfo.username in [") and
+                  users == ["system:serviceaccount:" + sa for sa in g["excludeServiceAccounts"]],
+                  f"[{name}] the condition excludes exactly the service accounts: {expr}")
+            check(conds[1:] == extra, f"[{name}] guards.matchConditions follow it")
+    else:
+        check(conds == extra, f"[{name}] matchConditions follow guards.matchConditions")
+
+
+def group_guards(tools, tmp):
+    tools.need_renderer()
+    if not tools.validator:
+        skip(f"no strict validator: kubeconform is not on PATH and {tools.kube_validate_path} does not "
+             "exist, so the guards' renders were NOT validated")
+    base = load_values(tools)
+    g = base["guards"]
+    # The defaults never stall the controllers' writes during an outage, and render everywhere.
+    check(g["ackTables"]["enabled"] and g["kroTables"]["enabled"], "both guards are on by default")
+    check(g["failurePolicy"] == "Ignore", "guards.failurePolicy defaults to Ignore")
+    check(g["excludeServiceAccounts"] == [] and g["matchConditions"] == [],
+          "no matchConditions by default (they need Kubernetes 1.30)")
+    check(1 <= g["timeoutSeconds"] <= 5, "guards.timeoutSeconds default is short")
+    mc = os.path.join(tmp, "guards-mc.yaml")
+    with open(mc, "w") as f:
+        yaml.safe_dump({"guards": {"matchConditions": [
+            {"name": "not-dry-run", "expression": "!request.dryRun"}]}}, f)
+    scenarios = [
+        ("defaults", [], {}),
+        ("ack-only", ["--set", "guards.kroTables.enabled=false"], {"kroTables.enabled": False}),
+        ("kro-only", ["--set", "guards.ackTables.enabled=false"], {"ackTables.enabled": False}),
+        ("both-off", ["--set", "guards.ackTables.enabled=false", "--set", "guards.kroTables.enabled=false"],
+         {"ackTables.enabled": False, "kroTables.enabled": False}),
+        ("fail-excluding-controllers",
+         ["--set", "guards.failurePolicy=Fail", "--set", "guards.timeoutSeconds=10",
+          "--set", "guards.excludeServiceAccounts={ack-system:ack-dynamodb-controller,kro:kro}",
+          "--set", "guards.objectSelector.matchLabels.team=a", "--set", "guards.excludeReleaseNamespace=false",
+          "-f", mc],
+         {"failurePolicy": "Fail", "timeoutSeconds": 10,
+          "excludeServiceAccounts": ["ack-system:ack-dynamodb-controller", "kro:kro"],
+          "objectSelector": {"matchLabels": {"team": "a"}}, "excludeReleaseNamespace": False,
+          "matchConditions": [{"name": "not-dry-run", "expression": "!request.dryRun"}]}),
+        ("certManager", ["--set", "tls.mode=certManager"], {}),
+    ]
+    for name, args, sets in scenarios:
+        values = copy.deepcopy(base)
+        for k, v in sets.items():
+            set_path(values["guards"], k, v)
+        if name == "certManager":
+            values["tls"]["mode"] = "certManager"
+        try:
+            text, docs = tools.render(args)
+        except RenderError as e:
+            check(False, f"[{name}] {e}")
+            continue
+        p = subprocess.run(tools.validator, input=text, capture_output=True, text=True, timeout=300)
+        out = (p.stdout + p.stderr).strip()
+        check(p.returncode == 0, f"[guards {name}] strict validation ({tools.validator_name}): {out.splitlines()[-1:] if out else ''}")
+        check_guards_wiring(name, docs, values)
+        check_wiring(f"guards {name}", docs, values)
+        if name == "certManager":
+            ann = by_kind(docs, "ValidatingWebhookConfiguration")[0]["metadata"].get("annotations", {})
+            check("cert-manager.io/inject-ca-from" in ann and "caBundle" not in guards_entries(docs)[0]["clientConfig"],
+                  "[certManager] cert-manager injects the CA into the guards' entry too (same configuration)")
+    # Kubernetes before 1.30 has no matchConditions: refused clearly, unless the guards are off.
+    for args, fails, why in [
+        (["--set", "guards.excludeServiceAccounts={kro:kro}"], True, "excludeServiceAccounts"),
+        (["-f", mc], True, "guards.matchConditions"),
+        (["--set", "guards.excludeServiceAccounts={kro:kro}", "--set", "guards.ackTables.enabled=false",
+          "--set", "guards.kroTables.enabled=false"], False, "excludeServiceAccounts with both guards off"),
+        ([], False, "the defaults"),
+    ]:
+        p = subprocess.run(tools.renderer + [RELEASE, tools.chart, "--namespace", NS, "--kube-version", "v1.29.0"] + args,
+                           capture_output=True, text=True, timeout=120)
+        if fails:
+            check(p.returncode != 0 and "1.30" in p.stderr, f"{why} on Kubernetes 1.29 fails naming 1.30 (rc={p.returncode})")
+        else:
+            check(p.returncode == 0, f"{why} render on Kubernetes 1.29: {p.stderr.strip()[:200]}")
+    # values.schema.json knows the guards' keys and values.
+    for args, needle, why in [
+        (["--set", "guards.ackTable.enabled=true"], "ackTable", "a misspelled guard"),
+        (["--set", "guards.kroTables.enable=true"], "enable", "a misspelled enabled"),
+        (["--set", "guards.failurePolicy=ignore"], "failurePolicy", "failurePolicy in the wrong case"),
+        (["--set", "guards.timeoutSeconds=11"], "timeoutSeconds", "timeoutSeconds above 10"),
+        (["--set", "guards.excludeServiceAccounts={kro}"], "excludeServiceAccounts", "a service account without its namespace"),
+        (["--set", "guards.excludeServiceAccounts={system:serviceaccount:kro:kro}"], "excludeServiceAccounts",
+         "a user name instead of NAMESPACE:NAME"),
+        (["--set", "guards.ackTables=true"], "ackTables", "a boolean for the guard's object"),
+    ]:
+        p = tools.render_raw(args)
+        check(p.returncode != 0 and needle in p.stderr, f"values.schema.json rejects {why}: rc={p.returncode} {p.stderr.strip()[:200]!r}")
+    # The kinds the chart sends are the kinds the binary examines: an invalid object of each rule's
+    # group and resource is denied by `review --validate`, and left untouched by `review --mutate`.
+    if tools.binary and os.path.exists(tools.binary):
+        _, docs = tools.render([])
+        for r in guards_entries(docs)[0]["rules"]:
+            group, resource = r["apiGroups"][0], r["resources"][0]
+            kind = {v[1]: v[2] for v in GUARD_RULES.values()}[resource]
+            spec = {"streamSpecification": {"streamEnabled": True}} if kind == "Table" else {"streamEnabled": True}
+            review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                      "request": {"uid": "u", "kind": {"group": group, "version": "v1alpha1", "kind": kind},
+                                  "resource": {"group": group, "version": "v1alpha1", "resource": resource},
+                                  "operation": "CREATE", "name": "t", "namespace": "default",
+                                  "object": {"apiVersion": group + "/v1alpha1", "kind": kind,
+                                             "metadata": {"name": "t"}, "spec": spec}}}
+            for mode, allowed in (("--validate", False), ("--mutate", True)):
+                p = subprocess.run([tools.binary, "review", mode, "-"], input=json.dumps(review),
+                                   capture_output=True, text=True, timeout=60)
+                resp = json.loads(p.stdout)["response"] if p.returncode == 0 else {}
+                check(resp.get("allowed") is allowed and "patch" not in resp,
+                      f"{group} {resource}: review {mode} {'denies' if not allowed else 'allows untouched'} an invalid {kind}")
+    # NOTES say what the guards do during an outage.
+    notes = render_notes(tools, tmp, [])
+    check("ACK Tables" in notes and "kro DynamoDBTables" in notes and "UNCHECKED" in notes,
+          "NOTES name the guards and say they are admitted unchecked during an outage (Ignore)")
+    notes = render_notes(tools, tmp, ["--set", "guards.failurePolicy=Fail"])
+    check("REJECTED" in notes and "guards.excludeServiceAccounts" in notes,
+          "NOTES warn that Fail without excluded service accounts rejects the controllers' writes")
+    notes = render_notes(tools, tmp, ["--set", "guards.ackTables.enabled=false", "--set", "guards.kroTables.enabled=false"])
+    check("DynamoDBTable" not in notes, "NOTES do not mention the guards when both are off")
+
+
 GROUPS = {"setup": group_setup, "render": group_render, "schema": group_schema, "validate": group_validate,
           "wiring": group_wiring, "selfsigned": group_selfsigned, "upgrade": group_upgrade, "flags": group_flags,
-          "dashboard": group_dashboard, "serve": group_serve, "notes": group_notes, "dockerfile": group_dockerfile}
+          "dashboard": group_dashboard, "serve": group_serve, "notes": group_notes, "guards": group_guards,
+          "dockerfile": group_dockerfile}
 
 
 def main():

@@ -278,3 +278,173 @@ TEST_CASE("the outcome carries log fields but no object contents") {
   Outcome v = serve(Endpoint::Validate, rev.dump(), Options{});
   CHECK(v.verdict == Verdict::Allowed);
 }
+
+// ---------------------------------------------------------------------------------------------
+// ACK Tables and kro DynamoDBTables: validated, never patched.
+
+namespace {
+
+json table_review(const std::string& group, const std::string& version, const std::string& kind,
+                  const std::string& operation, json spec, json old_spec = nullptr) {
+  auto object = [&](json s) {
+    return json{{"apiVersion", group + "/" + version},
+                {"kind", kind},
+                {"metadata", {{"name", "orders"}, {"namespace", "team-a"}}},
+                {"spec", std::move(s)}};
+  };
+  json rev = review(operation, object(std::move(spec)),
+                    old_spec.is_null() ? json() : object(std::move(old_spec)));
+  rev["request"]["kind"] = {{"group", group}, {"version", version}, {"kind", kind}};
+  rev["request"]["resource"] = {{"group", group},
+                                {"version", version},
+                                {"resource", kind == "Table" ? "tables" : "dynamodbtables"}};
+  rev["request"]["name"] = "orders";
+  return rev;
+}
+
+json ack_review(const std::string& operation, json spec, json old_spec = nullptr,
+                const std::string& version = "v1alpha1") {
+  return table_review("dynamodb.services.k8s.aws", version, "Table", operation, std::move(spec),
+                      std::move(old_spec));
+}
+
+json kro_review(const std::string& operation, json spec, json old_spec = nullptr,
+                const std::string& version = "v1alpha1") {
+  return table_review("kro.run", version, "DynamoDBTable", operation, std::move(spec),
+                      std::move(old_spec));
+}
+
+}  // namespace
+
+TEST_CASE("tables: a denial names the table's group and kind") {
+  json spec = {{"streamSpecification", {{"streamEnabled", true}, {"streamViewType", "NEW"}}}};
+  for (const char* version : {"v1alpha1", "v1"}) {
+    json r = answer(Endpoint::Validate, ack_review("CREATE", spec, nullptr, version))["response"];
+    CHECK(r["allowed"] == false);
+    CHECK_FALSE(r.contains("patch"));
+    const json& s = r["status"];
+    CHECK(s["code"] == 422);
+    CHECK(s["reason"] == "Invalid");
+    CHECK(s["message"] ==
+          "Table.dynamodb.services.k8s.aws \"orders\" is invalid: spec.streamSpecification."
+          "streamViewType: Unsupported value: \"NEW\": supported values: \"KEYS_ONLY\", "
+          "\"NEW_IMAGE\", \"OLD_IMAGE\", \"NEW_AND_OLD_IMAGES\"");
+    CHECK(s["details"]["group"] == "dynamodb.services.k8s.aws");
+    CHECK(s["details"]["kind"] == "Table");
+    CHECK(s["details"]["name"] == "orders");
+    CHECK(s["details"]["causes"] ==
+          json::array({{{"reason", "FieldValueNotSupported"},
+                        {"message",
+                         "Unsupported value: \"NEW\": supported values: \"KEYS_ONLY\", "
+                         "\"NEW_IMAGE\", \"OLD_IMAGE\", \"NEW_AND_OLD_IMAGES\""},
+                        {"field", "spec.streamSpecification.streamViewType"}}}));
+  }
+  json k = answer(Endpoint::Validate,
+                  kro_review("CREATE", {{"streamEnabled", true}}, nullptr, "v1"))["response"];
+  CHECK(k["allowed"] == false);
+  CHECK(k["status"]["message"].get<std::string>().rfind(
+            "DynamoDBTable.kro.run \"orders\" is invalid: spec.streamViewType: Required value: ",
+            0) == 0);
+  CHECK(k["status"]["details"]["group"] == "kro.run");
+  CHECK(k["status"]["details"]["kind"] == "DynamoDBTable");
+  CHECK(k["status"]["details"]["causes"][0]["reason"] == "FieldValueRequired");
+}
+
+TEST_CASE("tables: the mutating endpoint leaves them untouched, whatever they hold") {
+  json bad = {{"streamSpecification", {{"streamEnabled", "yes"}}}};
+  for (const json& rev : {ack_review("CREATE", bad), ack_review("UPDATE", bad, bad),
+                          kro_review("CREATE", {{"streamEnabled", true}}),
+                          ack_review("CREATE", nullptr)}) {
+    json r = answer(Endpoint::Mutate, rev)["response"];
+    CHECK(r == json{{"uid", rev["request"]["uid"]}, {"allowed", true}});
+  }
+}
+
+TEST_CASE("tables: allowed answers, warnings, and the UPDATE rule") {
+  json ok = {{"streamSpecification", {{"streamEnabled", true}, {"streamViewType", "KEYS_ONLY"}}}};
+  json r = answer(Endpoint::Validate, ack_review("CREATE", ok))["response"];
+  CHECK(r == json{{"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"}, {"allowed", true}});
+  json off = {{"streamEnabled", false}, {"streamViewType", "KEYS_ONLY"}};
+  r = answer(Endpoint::Validate, kro_review("CREATE", off))["response"];
+  CHECK(r["allowed"] == true);
+  CHECK(r["warnings"] == json::array({"spec.streamViewType: \"KEYS_ONLY\" is ignored while the "
+                                      "stream is disabled (streamEnabled: false)"}));
+  json changed = {{"streamSpecification", {{"streamEnabled", true}, {"streamViewType", "NEW_IMAGE"}}}};
+  CHECK(answer(Endpoint::Validate, ack_review("UPDATE", changed, ok))["response"]["allowed"] ==
+        false);
+  Options warn;
+  warn.view_type_change = Enforcement::Warn;
+  r = answer(Endpoint::Validate, ack_review("UPDATE", changed, ok), warn)["response"];
+  CHECK(r["allowed"] == true);
+  CHECK(r["warnings"].size() == 1);
+}
+
+TEST_CASE("tables: DELETE and CONNECT are allowed; a CREATE without an object is an error") {
+  json bad = {{"streamSpecification", "x"}};
+  for (const char* op : {"DELETE", "CONNECT"}) {
+    json rev = ack_review(op, nullptr, bad);
+    CHECK(answer(Endpoint::Validate, rev)["response"]["allowed"] == true);
+  }
+  json rev = ack_review("CREATE", nullptr);
+  rev["request"].erase("object");
+  json r = answer(Endpoint::Validate, rev)["response"];
+  CHECK(r["allowed"] == false);
+  CHECK(r["status"]["code"] == 400);
+  CHECK(r["status"]["message"] == "request.object must be a Table object for CREATE");
+  rev = kro_review("UPDATE", nullptr);
+  rev["request"]["object"] = "x";
+  CHECK(answer(Endpoint::Validate, rev)["response"]["status"]["message"] ==
+        "request.object must be a DynamoDBTable object for UPDATE");
+}
+
+TEST_CASE("tables: only their group and kind; other kinds stay untouched") {
+  json bad = {{"streamSpecification", "x"}, {"streamEnabled", "x"}};
+  for (auto [group, kind] : {std::pair<const char*, const char*>{"dynamodb.services.k8s.aws", "GlobalTable"},
+                             {"example.com", "Table"},
+                             {"kro.run", "ResourceGraphDefinition"},
+                             {"dynamodb.services.k8s.aws", "DynamoDBTable"},
+                             {"kro.run", "Table"}}) {
+    json rev = table_review(group, "v1alpha1", kind, "CREATE", bad);
+    json r = answer(Endpoint::Validate, rev)["response"];
+    const json untouched = {{"uid", rev["request"]["uid"]}, {"allowed", true}};
+    const std::string what = std::string(group) + " " + kind;
+    CHECK_MESSAGE(r == untouched, what);
+  }
+}
+
+TEST_CASE("tables: the outcome names the kind for the log line and the metrics") {
+  Outcome o = serve(Endpoint::Validate, ack_review("CREATE", json::object()).dump(), Options{});
+  CHECK(o.kind == "Table.dynamodb.services.k8s.aws");
+  CHECK(o.object_kind == ObjectKind::AckTable);
+  CHECK(o.name == "orders");
+  o = serve(Endpoint::Mutate, kro_review("CREATE", json::object()).dump(), Options{});
+  CHECK(o.kind == "DynamoDBTable.kro.run");
+  CHECK(o.object_kind == ObjectKind::KroTable);
+  CHECK(o.verdict == Verdict::Allowed);
+  o = serve(Endpoint::Validate, review("CREATE", basic_app()).dump(), Options{});
+  CHECK(o.object_kind == ObjectKind::Application);
+  o = serve(Endpoint::Validate, "not json", Options{});
+  CHECK(o.object_kind == ObjectKind::Other);
+  CHECK(to_string(ObjectKind::Application) == "Application");
+  CHECK(to_string(ObjectKind::AckTable) == "Table");
+  CHECK(to_string(ObjectKind::KroTable) == "DynamoDBTable");
+  CHECK(to_string(ObjectKind::Other) == "other");
+}
+
+TEST_CASE("tables: serve() reads every field the rules need (the hot-path reader keeps them)") {
+  json spec = {{"tableName", "orders"},
+               {"attributeDefinitions", json::array({{{"attributeName", "id"}}})},
+               {"streamSpecification", {{"streamEnabled", true}}},
+               {"tableReplicas", json::array({{{"regionName", "us-west-2"}}})}};
+  json rev = ack_review("CREATE", spec);
+  Outcome o = serve(Endpoint::Validate, rev.dump(), Options{});
+  auto decoded = decode_review(rev.dump(), Options{});
+  REQUIRE(std::holds_alternative<Request>(decoded));
+  const Request& req = std::get<Request>(decoded);
+  CHECK(o.body == handle(Endpoint::Validate, req, Options{}).encode(req.api_version, req.uid));
+  CHECK(json::parse(o.body)["response"]["status"]["details"]["causes"].size() == 2);
+  json krev = kro_review("UPDATE", {{"streamEnabled", true}, {"streamViewType", "KEYS_ONLY"}},
+                         {{"streamEnabled", true}, {"streamViewType", "NEW_IMAGE"}});
+  o = serve(Endpoint::Validate, krev.dump(), Options{});
+  CHECK(o.verdict == Verdict::Denied);
+}

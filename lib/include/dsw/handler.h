@@ -30,6 +30,8 @@ struct Outcome {
   std::size_t warnings = 0;
   // For the log line: identifies the review, never its contents.
   std::string uid, api_version, kind, namespace_, name, operation;
+  // The kind as the metrics count it (a bounded set); Other for a body that is not a review.
+  ObjectKind object_kind = ObjectKind::Other;
   bool dry_run = false;
 };
 

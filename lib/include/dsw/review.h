@@ -17,6 +17,12 @@ struct GroupVersionKind {
   std::string kind;
 };
 
+// The kinds the webhook examines, by group and kind (any version); everything else is Other.
+enum class ObjectKind { Application, AckTable, KroTable, Other };
+ObjectKind object_kind(const GroupVersionKind& gvk);
+// "Application", "Table", "DynamoDBTable" or "other": the bounded values of the metrics' label.
+std::string_view to_string(ObjectKind k);
+
 struct Request {
   std::string api_version;  // "admission.k8s.io/v1" or "admission.k8s.io/v1beta1"
   std::string uid;
@@ -28,7 +34,7 @@ struct Request {
   nlohmann::json object;      // null when absent
   nlohmann::json old_object;  // null when absent
 
-  bool is_application() const { return kind.group == "core.oam.dev" && kind.kind == "Application"; }
+  bool is_application() const { return object_kind(kind) == ObjectKind::Application; }
 };
 
 // Why a body is not a usable AdmissionReview. The transport answers these with HTTP 400 and the

@@ -1,5 +1,6 @@
-// The dynamodb-streams-kro trait: its parameters, their defaults and every rule about them.
-// This is the one place where the view types, the defaults and the property rules live.
+// The dynamodb-streams-kro trait: its parameters, their defaults and its property rules. The
+// rules about the stream itself (view types, suggestions, the UPDATE rule, the disabled-stream
+// warning) are those of every place a stream is configured: stream_rules.h.
 #pragma once
 
 #include <array>
@@ -13,12 +14,11 @@
 #include "dsw/field.h"
 #include "dsw/options.h"
 #include "dsw/patch.h"
+#include "dsw/stream_rules.h"
 
 namespace dsw::streams {
 
 inline constexpr std::string_view kTraitType = "dynamodb-streams-kro";
-inline constexpr std::array<std::string_view, 4> kViewTypes{"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE",
-                                                            "NEW_AND_OLD_IMAGES"};
 inline constexpr std::string_view kDefaultViewType = "NEW_AND_OLD_IMAGES";
 inline constexpr bool kDefaultEnabled = true;
 inline constexpr std::array<std::string_view, 2> kProperties{"enabled", "viewType"};
@@ -28,15 +28,6 @@ inline constexpr std::array<std::string_view, 2> kProperties{"enabled", "viewTyp
 bool is_trait_type(std::string_view type);
 // A JSON object whose `type` is this trait.
 bool is_trait(const nlohmann::json& trait);
-
-// What validation found: errors deny, warnings are returned to the client.
-struct Findings {
-  field::ErrorList errors;
-  std::vector<std::string> warnings;
-
-  // Adds `e` as an error, or as a warning when `how` is Warn.
-  void report(field::FieldError e, Enforcement how);
-};
 
 // The shape and values of one trait's properties. `trait_path` names the trait itself.
 void validate_properties(const nlohmann::json& trait, const field::Path& trait_path,
@@ -51,8 +42,6 @@ void validate_view_type_change(const nlohmann::json& old_trait, const nlohmann::
 // `trait_at`. Never changes a value that is present; leaves invalid shapes to validation.
 void add_defaults(const nlohmann::json& trait, const Pointer& trait_at, Patch& patch);
 
-// The view type `value` probably meant: equal ignoring case, '-', '_' and spaces.
-std::optional<std::string_view> suggest_view_type(std::string_view value);
 // The known property closest to an unknown key, when it is close enough to be a typo.
 std::optional<std::string_view> suggest_property(std::string_view key);
 

@@ -333,6 +333,94 @@ class Documents(unittest.TestCase):
         self.assertEqual(out, "a: 1\n")
 
 
+SUPPORTED = 'supported values: "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"'
+
+
+class Tables(unittest.TestCase):
+    """ACK Tables and kro DynamoDBTables: validated with the webhook's rules, never defaulted."""
+
+    def test_invalid_tables_exit_1_naming_file_kind_and_field(self):
+        path = fixture("invalid-tables.yaml")
+        code, out, err = run(path)
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")
+        self.assertEqual(err.splitlines(), [
+            path + ": Table shop/orders: spec.streamSpecification.streamViewType: Required value: "
+                   "a stream with streamEnabled: true needs a view type (DynamoDB refuses to enable "
+                   "one without it); " + SUPPORTED,
+            path + ': Table shop/orders: spec.tableReplicas: Forbidden: a table with replicas (a '
+                   'DynamoDB global table) needs its stream enabled with view type '
+                   '"NEW_AND_OLD_IMAGES", but the stream has no view type',
+            path + ': DynamoDBTable users: spec.streamViewType: Unsupported value: "new-image": ' +
+                   SUPPORTED + ' (did you mean "NEW_IMAGE"?)',
+            path + ': Table shop/audit: spec.streamSpecification: Invalid value: "enabled": must be '
+                   'an object',
+        ])
+
+    def test_valid_tables_are_written_back_unchanged_with_warnings(self):
+        path = fixture("valid-tables.yaml")
+        code, out, err = run(path)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out, read(path))  # byte for byte: tables are never defaulted
+        self.assertEqual(err.splitlines(), [
+            path + ': DynamoDBTable sessions: warning: spec.streamViewType: "KEYS_ONLY" is ignored '
+                   'while the stream is disabled (streamEnabled: false)'])
+        code, out, _ = run("--output", "json", path)
+        self.assertEqual(code, 0)
+        docs, dec, i = [], json.JSONDecoder(), 0
+        while out[i:].strip():
+            doc, i = dec.raw_decode(out, i + len(out[i:]) - len(out[i:].lstrip()))
+            docs.append(doc)
+        self.assertEqual(docs, list(yaml.safe_load_all(read(path))))
+
+    def test_the_webhook_golden_cases_give_the_same_errors(self):
+        """Every CREATE case of test/fixtures/guards (default flags): check reports exactly the
+        causes and warnings the webhook's golden /validate answer holds."""
+        guards = os.path.join(FIXTURES, "guards")
+        n = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in sorted(os.listdir(guards)):
+                case = json.load(open(os.path.join(guards, name)))
+                req = case["review"]["request"]
+                if req["operation"] != "CREATE" or case["flags"]:
+                    continue
+                n += 1
+                with self.subTest(name):
+                    obj = req["object"]
+                    path = os.path.join(tmp, name[:-5] + ".yaml")
+                    with open(path, "w") as f:
+                        yaml.safe_dump(obj, f)
+                    code, out, err = run(path)
+                    who = "%s: %s team-a/orders: " % (path, obj["kind"])
+                    want = case["validate"]
+                    lines = [who + "warning: " + w for w in want.get("warnings", [])]
+                    for c in want.get("status", {}).get("details", {}).get("causes", []):
+                        lines.append(who + c["field"] + ": " + c["message"])
+                    self.assertEqual(err.splitlines(), lines)
+                    self.assertEqual(code, 0 if want["allowed"] else 1)
+                    self.assertEqual(out, "" if code else read(path))
+        self.assertGreaterEqual(n, 20)
+
+    def test_flags_apply_and_update_rules_do_not(self):
+        # check validates as on CREATE: the UPDATE rule cannot apply, the others do.
+        doc = ("apiVersion: kro.run/v1\nkind: DynamoDBTable\nmetadata: {name: t}\n"
+               "spec: {streamEnabled: true, streamViewType: KEYS_ONLY}\n")
+        code, out, err = run("--view-type-change", "warn", "-", stdin=doc.encode())
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out, doc)
+
+    def test_other_groups_and_kinds_pass_through(self):
+        doc = ("apiVersion: example.com/v1\nkind: Table\nmetadata: {name: t}\n"
+               "spec: {streamSpecification: junk}\n---\n"
+               "apiVersion: kro.run/v1alpha1\nkind: ResourceGraphDefinition\nmetadata: {name: r}\n"
+               "spec: {streamEnabled: junk}\n---\n"
+               "apiVersion: dynamodb.services.k8s.aws.evil/v1\nkind: Table\nmetadata: {name: t}\n"
+               "spec: {streamSpecification: junk}\n")
+        code, out, err = run("-", stdin=doc.encode())
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out, doc)
+
+
 class Failures(unittest.TestCase):
     def test_missing_file_exits_2(self):
         code, out, err = run("does-not-exist.yaml")

@@ -116,7 +116,7 @@ TEST_CASE("an exception in the admission function is answered 500 and logged; se
         std::string::npos);
   std::string metrics = srv.metrics().render();
   CHECK(metrics.find("dynamodb_streams_webhook_http_responses_total{code=\"500\"} 1\n") != std::string::npos);
-  CHECK(metrics.find("dynamodb_streams_webhook_admission_requests_total{endpoint=\"validate\",outcome=\"error\"} 1\n") !=
+  CHECK(metrics.find("dynamodb_streams_webhook_admission_requests_total{endpoint=\"validate\",kind=\"other\",outcome=\"error\"} 1\n") !=
         std::string::npos);
 }
 

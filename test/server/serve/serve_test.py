@@ -2,7 +2,7 @@
 """Integration tests of `dynamodb-streams-webhook serve`: the real binary, certificates from
 certs/make-dev-certs.sh, real TLS clients on 127.0.0.1.
 
-Usage: serve_test.py BINARY GROUP   (GROUP: http, tls, startup, rotation, shutdown, concurrency)
+Usage: serve_test.py BINARY GROUP   (GROUP: http, guards, tls, startup, rotation, shutdown, concurrency)
 """
 import base64
 import copy
@@ -206,18 +206,24 @@ def group_http():
 
     print("metrics")
     m1 = srv.metrics()
-    key = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",outcome="patched"}'
+    app = 'kind="Application"'
+    key = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",%s,outcome="patched"}' % app
     check(m1.get(key, 0) - m0.get(key, 0) >= 55, "patched /mutate counter moved by the reviews sent")
-    key_d = 'dynamodb_streams_webhook_admission_requests_total{endpoint="validate",outcome="denied"}'
+    key_d = 'dynamodb_streams_webhook_admission_requests_total{endpoint="validate",%s,outcome="denied"}' % app
     check(m1.get(key_d, 0) - m0.get(key_d, 0) == 1, "denied /validate counter moved by one")
-    key_e = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",outcome="error"}'
-    check(m1.get(key_e, 0) - m0.get(key_e, 0) >= 8, "error /mutate counter counts the refused requests")
-    hc = 'dynamodb_streams_webhook_admission_request_duration_seconds_count{endpoint="mutate"}'
-    hb = 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",le="+Inf"}'
+    key_e = 'dynamodb_streams_webhook_admission_requests_total{endpoint="mutate",kind="other",outcome="error"}'
+    check(m1.get(key_e, 0) - m0.get(key_e, 0) >= 8,
+          "error /mutate counter counts the refused requests (no review read: kind other)")
+    hc = 'dynamodb_streams_webhook_admission_request_duration_seconds_count{endpoint="mutate",%s}' % app
+    hb = 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",%s,le="+Inf"}' % app
     check(m1.get(hc, 0) > m0.get(hc, 0) and m1.get(hc) == m1.get(hb), "duration histogram counts reviews")
-    check('dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",le="0.00025"}' in m1
-          and 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="validate",le="2.5"}' in m1,
+    check('dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="mutate",%s,le="0.00025"}' % app in m1
+          and 'dynamodb_streams_webhook_admission_request_duration_seconds_bucket{endpoint="validate",%s,le="2.5"}' % app in m1,
           "histogram buckets run from 0.25 ms to 2.5 s")
+    kinds = {re.search(r'kind="([^"]*)"', k).group(1) for k in m1
+             if k.startswith("dynamodb_streams_webhook_admission_request")}
+    check(kinds == {"Application", "Table", "DynamoDBTable", "other"},
+          "the kind label takes exactly four values (%s)" % sorted(kinds))
     check(m1.get("dynamodb_streams_webhook_requests_in_flight") == 1, "in-flight gauge is 1 (the scrape)")
     _, not_after = cert_info(os.path.join(certs, "tls.crt"))
     check(m1.get("dynamodb_streams_webhook_certificate_expiry_timestamp_seconds") == not_after,
@@ -258,6 +264,117 @@ def group_http():
     check("users-table" not in alltext and "userId" not in alltext and "EVERYTHING" not in alltext,
           "no object contents (table name, attribute names, property values) in the logs")
     srv.kill()
+
+
+# ------------------------------------------------------------------------------------------------
+def guard_cases():
+    """test/fixtures/guards/*.json: a review of an ACK Table or a kro DynamoDBTable, the serve
+    flags, and the golden /validate response (without uid)."""
+    cases = []
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "guards", "*.json"))):
+        with open(path) as f:
+            cases.append((os.path.basename(path)[:-5], json.load(f)))
+    return cases
+
+
+def group_guards():
+    """ACK Tables and kro DynamoDBTables through the real server: golden /validate answers for
+    every rule, /mutate leaves them untouched, Applications still answered, metrics and logs
+    carry the kind."""
+    certs = make_certs(tmpdir("dsw-guards-"))
+    cases = guard_cases()
+    check(len(cases) >= 30, "%d golden cases in test/fixtures/guards" % len(cases))
+    groups = {"dynamodb.services.k8s.aws": set(), "kro.run": set()}
+    for name, c in cases:
+        k = c["review"]["request"]["kind"]
+        groups[k["group"]].add(k["version"])
+    check(groups["dynamodb.services.k8s.aws"] >= {"v1alpha1", "v1"} and groups["kro.run"] >= {"v1alpha1", "v1"},
+          "the cases cover v1alpha1 and v1 of both groups (%s)" % groups)
+    ops = {c["review"]["request"]["operation"] for _, c in cases}
+    check(ops == {"CREATE", "UPDATE"}, "the cases cover CREATE and UPDATE")
+    servers = {}
+    for flags in sorted({tuple(c["flags"]) for _, c in cases}):
+        servers[flags] = Server(BINARY, certs, *flags)
+    m0 = {f: s.metrics() for f, s in servers.items()}
+
+    print("golden /validate answers")
+    expected_counts = {}
+    for name, c in cases:
+        srv = servers[tuple(c["flags"])]
+        rv = c["review"]
+        status, hdrs, data = srv.review("/validate", rv)
+        out = json.loads(data) if status == 200 else {}
+        resp = dict(out.get("response", {}))
+        uid = resp.pop("uid", None)
+        check(status == 200 and out.get("apiVersion") == rv["apiVersion"] and uid == rv["request"]["uid"]
+              and resp == c["validate"],
+              "%s: /validate answers the golden response%s" % (
+                  name, "" if resp == c["validate"] else "\n    got  %s\n    want %s" % (
+                      json.dumps(resp), json.dumps(c["validate"]))))
+        kind = rv["request"]["kind"]["kind"]
+        verdict = "allowed" if c["validate"]["allowed"] else "denied"
+        key = (tuple(c["flags"]), "validate", kind, verdict)
+        expected_counts[key] = expected_counts.get(key, 0) + 1
+
+        status, _, data = srv.review("/mutate", rv)
+        resp = json.loads(data)["response"] if status == 200 else {}
+        check(status == 200 and resp == {"uid": rv["request"]["uid"], "allowed": True},
+              "%s: /mutate allows it untouched (no patch, no warnings)" % name)
+        key = (tuple(c["flags"]), "mutate", kind, "allowed")
+        expected_counts[key] = expected_counts.get(key, 0) + 1
+
+    print("other kinds and Applications")
+    srv = servers[()]
+    _, base = cases[0]
+    other = copy.deepcopy(base["review"])
+    other["request"]["uid"] = "guard-global-table"
+    other["request"]["kind"]["group"] = "dynamodb.services.k8s.aws"
+    other["request"]["kind"]["kind"] = "GlobalTable"
+    other["request"]["object"]["spec"]["streamSpecification"] = "junk"
+    status, _, data = srv.review("/validate", other)
+    check(status == 200 and json.loads(data)["response"] == {"uid": other["request"]["uid"], "allowed": True},
+          "a GlobalTable of the ACK group is allowed untouched")
+    status, _, data = srv.review("/validate", basic_review())
+    check(status == 200 and json.loads(data)["response"]["allowed"] is True,
+          "Applications are still validated by the same server")
+
+    print("metrics by kind")
+    for flags, srv in servers.items():
+        m1 = srv.metrics()
+        for endpoint in ("validate", "mutate"):
+            for kind in ("Table", "DynamoDBTable"):
+                for verdict in ("allowed", "denied"):
+                    key = ('dynamodb_streams_webhook_admission_requests_total'
+                           '{endpoint="%s",kind="%s",outcome="%s"}' % (endpoint, kind, verdict))
+                    want = expected_counts.get((flags, endpoint, kind, verdict), 0)
+                    got = m1.get(key, 0) - m0[flags].get(key, 0)
+                    check(got == want, "%s %s: %s counted %d times (got %d)" % (
+                        " ".join(flags) or "default flags", endpoint, key, want, got))
+        hc = 'dynamodb_streams_webhook_admission_request_duration_seconds_count{endpoint="validate",kind="Table"}'
+        check(m1.get(hc, 0) > m0[flags].get(hc, 0), "the duration histogram counts Tables")
+    m1 = servers[()].metrics()
+    key = 'dynamodb_streams_webhook_admission_requests_total{endpoint="validate",kind="other",outcome="allowed"}'
+    check(m1.get(key, 0) - m0[()].get(key, 0) == 1, "the GlobalTable is counted as kind other")
+
+    print("logs")
+    time.sleep(1.5)  # the async logger flushes at least every second
+    lines = [json.loads(l) for l in servers[()].log_lines() if l.startswith("{")]
+    reviews = {(p.get("uid"), p.get("endpoint")): p for p in lines if p.get("msg") == "review"}
+    for name, c in cases:
+        if c["flags"]:
+            continue
+        rq = c["review"]["request"]
+        line = reviews.get((rq["uid"], "validate"), {})
+        want = "%s.%s" % (rq["kind"]["kind"], rq["kind"]["group"])
+        check(line.get("kind") == want and line.get("name") == "orders" and line.get("operation") == rq["operation"]
+              and line.get("verdict") == ("allowed" if c["validate"]["allowed"] else "denied")
+              and line.get("warnings") == len(c["validate"].get("warnings", [])),
+              "%s: the review line names kind %s, the verdict and the warnings (%s)" % (name, want, line))
+    text = "\n".join(servers[()].log_lines())
+    check("us-west-2" not in text and "orderId" not in text and "new_and_old_images" not in text,
+          "no object contents in the logs")
+    for srv in servers.values():
+        srv.kill()
 
 
 # ------------------------------------------------------------------------------------------------
