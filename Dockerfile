@@ -1,5 +1,5 @@
 # The dynamodb-streams-webhook image. Build from the repository root:
-#   docker build -t dynamodb-streams-webhook:0.1.0 .
+#   docker build -t dynamodb-streams-webhook:0.2.0 .
 # (or `podman build` / `buildah build`). No BuildKit-only syntax, so no frontend image is pulled:
 # the two Debian base images are all a build needs from a registry (or from local storage, as in
 # scripts/image-test.sh, which builds and runs this image in CI).

@@ -740,7 +740,7 @@ def check_wiring(name, docs, values):
     for sa in by_kind(docs, "ServiceAccount"):
         check(sa.get("automountServiceAccountToken") is False, f"[{name}] ServiceAccount does not automount")
         check(podspec.get("serviceAccountName") == sa["metadata"]["name"], f"[{name}] pod uses the ServiceAccount")
-    check(ctr["image"].endswith(":" + (values["image"]["tag"] or "0.1.0")), f"[{name}] image tag")
+    check(ctr["image"].endswith(":" + (values["image"]["tag"] or "0.2.0")), f"[{name}] image tag")
     check("limits" in ctr.get("resources", {}) and "memory" in ctr["resources"]["limits"],
           f"[{name}] a memory limit is set")
     check(deploy["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0,
