@@ -474,7 +474,8 @@ def group_startup():
                           ("--tls-min-version", "1.2"), ("--log-level", "info"), ("--log-format", "json"),
                           ("--shutdown-delay", "5s"), ("--shutdown-timeout", "25s"),
                           ("--max-request-bytes", "7Mi"), ("--applies-to", "aws-dynamodb-kro"),
-                          ("--unknown-properties", "deny"), ("--view-type-change", "deny")]:
+                          ("--enforcement", "deny"), ("--unknown-properties", "deny"),
+                          ("--view-type-change", "deny")]:
         line = next((l for l in out.splitlines() if l.strip().startswith(flag + " ")), "")
         check(line and (default is None or "(default %s)" % default in line),
               "--help lists %s%s" % (flag, "" if default is None else " with default " + default))
@@ -507,6 +508,7 @@ def group_startup():
                        (["--tls-cert-file", crt, "--tls-private-key-file", key, "--shutdown-delay", "soon"], "bad duration"),
                        (["--tls-cert-file", crt, "--tls-private-key-file", key, "--max-request-bytes", "lots"], "bad size"),
                        (["--tls-cert-file", crt, "--tls-private-key-file", key, "--unknown-properties", "ignore"], "bad enforcement"),
+                       (["--tls-cert-file", crt, "--tls-private-key-file", key, "--enforcement", "dryrun"], "bad --enforcement"),
                        (["--tls-cert-file", crt, "--tls-private-key-file", key, "--nope"], "unknown flag")]:
         rc, out, err = run_start(*args)
         check(rc == 2 and err.strip() and len(err.strip().splitlines()) == 1, "usage error exits 2 with one line: %s (%r)" % (what, err.strip()))
@@ -1001,6 +1003,10 @@ def group_warn():
 
     print("logs")
     time.sleep(1.5)  # the async logger flushes at least every second
+    for mode, servers in (("deny", deny), ("warn", warn)):
+        serving = [json.loads(l) for l in servers[()].log_lines() if '"msg":"serving"' in l]
+        check(serving and serving[0].get("enforcement") == mode,
+              "the serving line says enforcement %s (%s)" % (mode, serving))
     lines = []
     for srv in warn.values():
         lines += [json.loads(l) for l in srv.log_lines() if l.startswith("{")]
