@@ -1277,13 +1277,13 @@ def group_notes(tools, tmp):
         check(False, f"binary {tools.binary} not found to check the NOTES manifest")
         return
 
-    def review(obj):
+    def review(obj, *flags):
         rv = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
               "request": {"uid": "n-1", "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
                           "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
                           "namespace": "default", "name": obj["metadata"]["name"], "operation": "CREATE",
                           "object": obj, "userInfo": {"username": "test"}, "dryRun": True}}
-        p = subprocess.run([tools.binary, "review", "--validate", "-"], input=json.dumps(rv),
+        p = subprocess.run([tools.binary, "review", "--validate", *flags, "-"], input=json.dumps(rv),
                            capture_output=True, text=True, timeout=30)
         try:
             return json.loads(p.stdout)["response"]
@@ -1295,6 +1295,14 @@ def group_notes(tools, tmp):
           f"the NOTES' bad Application is denied, naming viewType: {json.dumps(bad)[:300]}")
     good = json.loads(json.dumps(app).replace("NEW_IMAGES", "NEW_IMAGE"))
     check(review(good).get("allowed") is True, "with viewType NEW_IMAGE, as the NOTES say, it is allowed")
+    warn = render_notes(tools, tmp, ["--set", "admission.enforcement=warn"])
+    warned = review(app, "--enforcement=warn")
+    check(warned.get("allowed") is True and any(
+              w.startswith("spec.components[0].traits[0].properties.viewType: ") for w in warned.get("warnings", []))
+          and 'Warning: spec.components[0].traits[0].properties.viewType: ' in warn
+          and "is denied" not in warn and "is denied" in notes and 'outcome="warned"' in warn,
+          f"with admission.enforcement=warn, NOTES expect the bad Application admitted with the warning "
+          f"the server gives: {json.dumps(warned)[:300]}")
     single = render_notes(tools, tmp, ["--set", "replicaCount=1"])
     check("WARNING" in single and "WARNING" not in notes, "NOTES warn about a single replica only when there is one")
     scaled = render_notes(tools, tmp, ["--set", "replicaCount=1", "--set", "autoscaling.enabled=true"])
