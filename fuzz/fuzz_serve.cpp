@@ -3,7 +3,8 @@
 // invariants in invariants.h (well-formed AdmissionReview with the request's apiVersion and
 // uid, no patch on validate, a patch that applies cleanly and is idempotent, a message on
 // every deny, 400 bodies that never quote the input), for both endpoints, with the default
-// options and with every rule set to warn.
+// options, with every rule set to warn, and with --enforcement warn (a denial becomes exactly
+// its warnings, everything else is answered as in deny).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -353,6 +353,37 @@ json check_both_endpoints(std::string_view input) {
   DSW_FUZZ_CHECK(!strict_allowed || lenient_allowed,
                  "warn-instead-of-deny never turns an allowed review into a deny");
 
+  // --enforcement warn: a denial for the content becomes an allowed answer warning with the
+  // denial's field error strings, then its warnings, at most kMaxWarnings; every other answer,
+  // and /mutate, is byte for byte the one of deny.
+  Options warn;
+  warn.enforcement = Enforcement::Warn;
+  Outcome vw = serve(Endpoint::Validate, input, warn);
+  DSW_FUZZ_CHECK(vw.http_status == 200, "warn and deny agree on what is a review");
+  DSW_FUZZ_CHECK(serve(Endpoint::Mutate, input, warn).body == m.body,
+                 "/mutate answers the same with --enforcement warn");
+  const json denied = json::parse(v.body)["response"];
+  if (v.verdict == Verdict::Denied) {
+    std::vector<std::string> want;
+    for (const auto& c : denied["status"]["details"]["causes"])
+      want.push_back(sanitize_warning(c["field"].get<std::string>() + ": " +
+                                      c["message"].get<std::string>()));
+    if (denied.contains("warnings"))
+      for (const auto& w : denied["warnings"]) want.push_back(w.get<std::string>());
+    cap_warnings(want);
+    const json warned = json::parse(vw.body)["response"];
+    DSW_FUZZ_CHECK(vw.verdict == Verdict::Warned && warned["allowed"] == true &&
+                       !warned.contains("status") && !warned.contains("patch"),
+                   "a denial is allowed and counted as warned with --enforcement warn");
+    DSW_FUZZ_CHECK(warned.value("warnings", json::array()) == json(want) &&
+                       vw.warnings == want.size() && want.size() <= kMaxWarnings,
+                   "the warnings are the denial's field errors, then its warnings:\n" + vw.body +
+                       "\n" + v.body);
+  } else {
+    DSW_FUZZ_CHECK(vw.body == v.body && vw.verdict == v.verdict,
+                   "what deny does not deny for its content is answered the same with warn");
+  }
+
   // The apiserver runs mutating webhooks before validating ones: on CREATE, an object that is
   // valid must still be valid once defaulted.
   json doc = json::parse(input);

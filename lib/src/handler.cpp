@@ -14,6 +14,7 @@ std::string_view to_string(Verdict v) {
   switch (v) {
     case Verdict::Allowed: return "allowed";
     case Verdict::Denied: return "denied";
+    case Verdict::Warned: return "warned";
     case Verdict::Patched: return "patched";
     case Verdict::Error: return "error";
   }
@@ -59,7 +60,9 @@ Response handle_table(Endpoint endpoint, ObjectKind kind, const Request& request
 
 }  // namespace
 
-Response handle(Endpoint endpoint, const Request& request, const Options& options) {
+namespace {
+
+Response decide(Endpoint endpoint, const Request& request, const Options& options) {
   const ObjectKind kind = object_kind(request.kind);
   if (kind == ObjectKind::Other) return Response::Allowed();
   if (request.operation != "CREATE" && request.operation != "UPDATE") return Response::Allowed();
@@ -82,6 +85,15 @@ Response handle(Endpoint endpoint, const Request& request, const Options& option
   return r;
 }
 
+}  // namespace
+
+Response handle(Endpoint endpoint, const Request& request, const Options& options) {
+  Response r = decide(endpoint, request, options);
+  if (endpoint == Endpoint::Validate && options.enforcement == Enforcement::Warn)
+    return Response::Warned(std::move(r));
+  return r;
+}
+
 Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) {
   Outcome out;
   // Only the parts of the review the admission logic reads are built (admission_reads.cpp); the
@@ -98,6 +110,8 @@ Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) 
   out.body = resp.encode(req.api_version, req.uid);
   if (resp.patch()) {
     out.verdict = Verdict::Patched;
+  } else if (resp.warned()) {
+    out.verdict = Verdict::Warned;
   } else if (resp.allowed()) {
     out.verdict = Verdict::Allowed;
   } else {

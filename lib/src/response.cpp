@@ -56,6 +56,34 @@ Response Response::Patched(const Patch& patch) {
   return r;
 }
 
+Response Response::Warned(Response denial) {
+  if (denial.allowed_ || !denial.status_ ||
+      (denial.status_->code != 403 && denial.status_->code != 422))
+    return denial;
+  std::vector<std::string> warnings;
+  const Status& st = *denial.status_;
+  if (st.details && !st.details->causes.empty()) {
+    warnings.reserve(st.details->causes.size() + denial.warnings_.size());
+    for (const auto& e : st.details->causes) warnings.push_back(sanitize_warning(e.to_string()));
+  } else {
+    warnings.push_back(sanitize_warning(st.message));
+  }
+  for (auto& w : denial.warnings_) warnings.push_back(std::move(w));  // already sanitized
+  cap_warnings(warnings);
+  Response r;
+  r.warnings_ = std::move(warnings);
+  r.warned_ = true;
+  return r;
+}
+
+void cap_warnings(std::vector<std::string>& warnings, std::size_t max) {
+  if (max < 2) max = 2;
+  if (warnings.size() <= max) return;
+  const std::size_t left_out = warnings.size() - (max - 1);
+  warnings.resize(max - 1);
+  warnings.push_back("... and " + std::to_string(left_out) + " more warnings");
+}
+
 Response& Response::with_warnings(std::vector<std::string> warnings) {
   for (auto& w : warnings) warnings_.push_back(sanitize_warning(w));
   return *this;

@@ -1,8 +1,9 @@
-// `dynamodb-streams-webhook check [--output yaml|json|none] [FLAGS] FILE...`: defaults and
+// `dynamodb-streams-webhook check [--output yaml|json|none|report] [FLAGS] FILE...`: defaults and
 // validates the KubeVela Applications of YAML or JSON manifests offline, with the same library
 // functions the webhook runs (mutating first, then validating the defaulted object, as the
 // apiserver does on CREATE), validates ACK Tables and kro DynamoDBTables (never defaulted), and
-// writes the manifests with the defaults applied.
+// writes the manifests with the defaults applied, or (none, report) audits them: names what the
+// mutating webhook would change and ends with a summary line.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -22,7 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Output { Yaml, Json, None };
+enum class Output { Yaml, Json, None, Report };
 
 constexpr int kOk = 0, kInvalid = 1, kFailed = 2;
 
@@ -41,13 +42,33 @@ const char* const kDescription =
     "  FILE: KIND NAMESPACE/NAME: warning: <text>\n"
     "(KIND is Application, Table or DynamoDBTable; \"NAME\" alone when the object has no\n"
     "metadata.namespace, since kubectl then uses the context's namespace; FILE is <stdin> for\n"
-    "standard input). Syntax errors are reported as FILE:LINE:COLUMN: <message>.\n"
+    "standard input). Syntax errors are reported as FILE:LINE:COLUMN: <message>. With\n"
+    "--enforcement warn, each error is reported as the webhook would then answer it, as a\n"
+    "warning (\"warning: <field error>\", before the other warnings).\n"
     "\n"
-    "When every object is valid, the documents go to standard output in order, the\n"
+    "Audit (--output none or report; no document is written): each Application the\n"
+    "mutating webhook would change is also named on standard error,\n"
+    "  FILE: Application NAMESPACE/NAME: would be defaulted: <op> <path>, ...\n"
+    "and the last line of standard error sums up every object checked:\n"
+    "  N Applications: I invalid, D would be defaulted, W with warnings\n"
+    "followed by \"; T tables: I invalid, W with warnings\" when ACK Tables or kro\n"
+    "DynamoDBTables were checked (\"1 Application\", \"1 table\" in the singular). I counts\n"
+    "the objects with at least one error, whatever --enforcement says; W those with at least\n"
+    "one warning of their own. This reads what kubectl prints:\n"
+    "  kubectl get applications.core.oam.dev -A -o json | dynamodb-streams-webhook check --output none -\n"
+    "--output report writes to standard output one JSON object per line for each object checked:\n"
+    "  {\"file\",\"kind\",\"namespace\",\"name\",\"errors\":[..],\"warnings\":[..],\"defaults\":[..]}\n"
+    "errors and warnings hold the texts above (with --enforcement warn, errors is empty and the\n"
+    "errors lead the warnings), defaults the JSON Patch operations the mutating webhook would\n"
+    "answer ([] when none; always [] for tables); namespace and name are \"\" when absent.\n"
+    "\n"
+    "With --output yaml or json, when every object is valid, the documents go to standard\n"
+    "output in order, the\n"
     "Applications with the defaults written in and everything else as it was, so the command\n"
     "fits a pipeline:  kustomize build . | dynamodb-streams-webhook check - | kubectl apply -f -\n"
-    "Nothing is written to standard output when anything is invalid or unreadable, so such a\n"
-    "pipeline applies all of the documents or none. YAML output keeps an unchanged document's\n"
+    "Nothing is written to standard output when anything is invalid (unless --enforcement warn,\n"
+    "with which the webhook admits it) or unreadable, so such a pipeline applies all of the\n"
+    "documents or none. YAML output keeps an unchanged document's\n"
     "text as it was (comments included); a defaulted Application is rewritten in block style\n"
     "with its keys in their order, every value as written, the new keys last. JSON output writes\n"
     "one JSON object per document, each followed by a newline (kubectl and jq read such a\n"
@@ -55,8 +76,10 @@ const char* const kDescription =
     "quoted values are strings, plain yes/no/on/off/true/false are booleans, numbers are\n"
     "numbers).\n"
     "\n"
-    "Exit status: 0 every object checked is valid (warnings allowed); 1 at least one is invalid;\n"
-    "2 usage error, unreadable file, or a document that is not valid YAML/JSON.";
+    "Exit status: 0 every object checked is valid (warnings allowed), or --enforcement warn and\n"
+    "none is unreadable; 1 at least one is invalid (with --enforcement deny, the default);\n"
+    "2 usage error, unreadable file, or a document that is not valid YAML/JSON. The same holds\n"
+    "for --output report, which writes its lines whatever the exit status.";
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
@@ -119,9 +142,57 @@ std::string describe(std::string_view kind, const json& obj, std::size_t doc_num
   return out;
 }
 
+// One line of JSON: the object's identity and what the webhook would say about it.
+void append_report(std::string& out, const std::string& file, std::string_view kind,
+                   const json& obj, const std::vector<std::string>& errors,
+                   const std::vector<std::string>& warnings, json defaults) {
+  nlohmann::ordered_json line;
+  line["file"] = file;
+  line["kind"] = kind;
+  line["namespace"] = metadata_string(obj, "namespace");
+  line["name"] = metadata_string(obj, "name");
+  line["errors"] = errors;
+  line["warnings"] = warnings;
+  line["defaults"] = std::move(defaults);
+  out += line.dump(-1, ' ', false, json::error_handler_t::replace);
+  out += '\n';
+}
+
+// "add /spec/components/0/traits/0/properties, replace /spec/...": the operations in brief.
+std::string brief(const json& ops) {
+  std::string out;
+  for (const auto& op : ops) {
+    if (!out.empty()) out += ", ";
+    out += op.value("op", "") + " " + op.value("path", "");
+  }
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  return out;
+}
+
+std::string counted(std::size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 class Checker {
  public:
   Checker(const Options& options, Output output) : options_(options), output_(output) {}
+
+  bool audit() const { return output_ == Output::None || output_ == Output::Report; }
+
+  // "N Applications: I invalid, D would be defaulted, W with warnings[; T tables: ...]".
+  std::string summary() const {
+    std::string out = counted(apps_.checked, "Application", "Applications") + ": " +
+                      std::to_string(apps_.invalid) + " invalid, " +
+                      std::to_string(apps_.defaulted) + " would be defaulted, " +
+                      std::to_string(apps_.warned) + " with warnings";
+    if (tables_.checked > 0) {
+      out += "; " + counted(tables_.checked, "table", "tables") + ": " +
+             std::to_string(tables_.invalid) + " invalid, " + std::to_string(tables_.warned) +
+             " with warnings";
+    }
+    return out;
+  }
 
   // Checks one file; returns its exit status.
   int file(const std::string& path) {
@@ -173,34 +244,64 @@ class Checker {
     bool patched = false;
     int status = kOk;
 
-    auto report = [&](const streams::Findings& findings, std::string_view kind, const json& obj) {
+    const bool warn = options_.enforcement == Enforcement::Warn;
+    // `defaults`: the JSON Patch operations of the mutating webhook (null for a table).
+    auto report = [&](const streams::Findings& findings, std::string_view kind, const json& obj,
+                      const json* defaults) {
+      Counts& counts = defaults ? apps_ : tables_;
+      ++counts.checked;
+      if (!findings.errors.empty()) ++counts.invalid;
+      if (!findings.warnings.empty()) ++counts.warned;
+      if (defaults && !defaults->empty()) ++counts.defaulted;
+      if (!findings.errors.empty() && !warn) status = kInvalid;
+
       std::string who = name + ": " + describe(kind, obj, number) + ": ";
-      for (const auto& w : findings.warnings) std::cerr << who << "warning: " << w << "\n";
-      for (const auto& e : findings.errors) std::cerr << who << e.to_string() << "\n";
-      if (!findings.errors.empty()) status = kInvalid;
+      if (audit() && defaults && !defaults->empty())
+        std::cerr << who << "would be defaulted: " << brief(*defaults) << "\n";
+      std::vector<std::string> errors, warnings;
+      for (const auto& e : findings.errors) errors.push_back(e.to_string());
+      warnings.reserve(findings.warnings.size() + (warn ? errors.size() : 0));
+      if (warn) {
+        // As the webhook answers with --enforcement warn: the errors first, as warnings.
+        for (auto& e : errors) warnings.push_back(std::move(e));
+        errors.clear();
+      }
+      for (const auto& w : findings.warnings) warnings.push_back(w);
+      for (const auto& w : warnings) std::cerr << who << "warning: " << w << "\n";
+      for (const auto& e : errors) std::cerr << who << e << "\n";
+      if (output_ == Output::Report)
+        append_report(out_, name, kind, obj, errors, warnings,
+                      defaults ? *defaults : json::array());
     };
 
     auto check_application = [&](const json& app, const std::string& prefix) {
       Patch patch = default_application(app);
-      json defaulted = app;
-      if (!patch.empty()) {
+      json ops = json::array();
+      if (patch.empty()) {
+        report(validate_application(app, nullptr, options_), "Application", app, &ops);
+        return;
+      }
+      ops = json::parse(patch.to_json());
+      json defaulted = app.patch(ops);
+      if (!audit()) {
+        // The defaults are written into the document: its YAML tree, and the JSON it must then
+        // read as (patched in place: a List of many Applications is copied once, not per item).
         if (!patched) {
           doc.node = yamldoc::unshared_copy(doc.node);  // aliases must not carry the change
           patched = true;
         }
         yamldoc::apply_patch(doc.node, patch.ops(), prefix);
-        json ops = json::parse(patch.to_json());
-        defaulted = app.patch(ops);
-        for (auto& op : ops) op["path"] = prefix + op["path"].get<std::string>();
-        expected = expected.patch(ops);
+        json prefixed = ops;
+        for (auto& op : prefixed) op["path"] = prefix + op["path"].get<std::string>();
+        expected.patch_inplace(prefixed);
       }
-      report(validate_application(defaulted, nullptr, options_), "Application", defaulted);
+      report(validate_application(defaulted, nullptr, options_), "Application", defaulted, &ops);
     };
     // Tables are validated as the validating webhook does on CREATE; nothing is defaulted.
     auto check_table = [&](const json& table, ObjectKind kind) {
       report(kind == ObjectKind::AckTable ? tables::validate_ack_table(table, nullptr, options_)
                                           : tables::validate_kro_table(table, nullptr, options_),
-             to_string(kind), table);
+             to_string(kind), table, nullptr);
     };
     auto check_object = [&](const json& obj, const std::string& prefix) {
       if (is_application(obj)) {
@@ -233,6 +334,7 @@ class Checker {
   void write(const yamldoc::Document& doc, bool patched) {
     switch (output_) {
       case Output::None:
+      case Output::Report:  // the report lines are written as the objects are checked
         return;
       case Output::Json:
         out_ += yamldoc::to_json_text(doc.node, 2);
@@ -254,10 +356,14 @@ class Checker {
     return l;
   }
 
+  struct Counts {
+    std::size_t checked = 0, invalid = 0, defaulted = 0, warned = 0;
+  };
   const Options& options_;
   Output output_;
   std::string out_;
   std::size_t written_ = 0;
+  Counts apps_, tables_;
 };
 
 }  // namespace
@@ -265,9 +371,11 @@ class Checker {
 int check(const std::vector<std::string>& args) {
   Options options;
   Output output = Output::Yaml;
-  cli::FlagSet flags("check", "dynamodb-streams-webhook check [--output yaml|json|none] [FLAGS] FILE...",
+  cli::FlagSet flags("check",
+                     "dynamodb-streams-webhook check [--output yaml|json|none|report] [FLAGS] FILE...",
                      kDescription);
-  flags.value("output", "yaml|json|none", "yaml", "what to write to standard output",
+  flags.value("output", "yaml|json|none|report", "yaml",
+              "what to write to standard output (none, report: an audit with a summary line)",
               [&output](const std::string& v) {
                 if (v == "yaml")
                   output = Output::Yaml;
@@ -275,8 +383,11 @@ int check(const std::vector<std::string>& args) {
                   output = Output::Json;
                 else if (v == "none")
                   output = Output::None;
+                else if (v == "report")
+                  output = Output::Report;
                 else
-                  throw cli::UsageError{"check: --output must be yaml, json or none, not \"" + v + "\""};
+                  throw cli::UsageError{"check: --output must be yaml, json, none or report, not \"" +
+                                        v + "\""};
               });
   cli::add_admission_flags(flags, options);
   if (!flags.parse(args, std::cout)) return 0;
@@ -288,14 +399,16 @@ int check(const std::vector<std::string>& args) {
   Checker checker(options, output);
   int status = kOk;
   for (const auto& f : files) status = std::max(status, checker.file(f));
-  if (status != kOk) return status;
+  if (checker.audit()) std::cerr << checker.summary() << "\n";
+  // A report is written whatever the status; documents only when all of them may be applied.
+  if (status != kOk && output != Output::Report) return status;
   std::cout << checker.output();
   std::cout.flush();
   if (!std::cout) {
     std::cerr << "check: cannot write to standard output\n";
     return kFailed;
   }
-  return kOk;
+  return status;
 }
 
 }  // namespace dsw::commands

@@ -114,6 +114,10 @@ void add_admission_flags(FlagSet& flags, Options& options) {
         throw UsageError{std::string("--") + flag + " must be deny or warn, not \"" + v + "\""};
     };
   };
+  flags.value("enforcement", "deny|warn", std::string(to_string(options.enforcement)),
+              "what an invalid object gets: deny refuses it; warn admits it and gives each error "
+              "it would have been refused for as a warning (same text), to roll out or audit",
+              enforcement("enforcement", options.enforcement));
   flags.value("unknown-properties", "deny|warn", std::string(to_string(options.unknown_properties)),
               "what an unknown key in the trait's properties does",
               enforcement("unknown-properties", options.unknown_properties));

@@ -46,8 +46,8 @@ class FlagSet {
   std::vector<std::string> positional_;
 };
 
-// The admission options every command shares (--applies-to, --unknown-properties,
-// --view-type-change), registered on `flags` and written into `options`.
+// The admission options every command shares (--applies-to, --enforcement,
+// --unknown-properties, --view-type-change), registered on `flags` and written into `options`.
 void add_admission_flags(FlagSet& flags, Options& options);
 
 // Longest duration parse_duration_seconds accepts (about 31 years): `serve` adds durations to

@@ -34,10 +34,11 @@ std::size_t verdict_index(Verdict v) {
   switch (v) {
     case Verdict::Allowed: return 0;
     case Verdict::Denied: return 1;
-    case Verdict::Patched: return 2;
-    case Verdict::Error: return 3;
+    case Verdict::Warned: return 2;
+    case Verdict::Patched: return 3;
+    case Verdict::Error: return 4;
   }
-  return 3;
+  return 4;
 }
 
 std::string num(double v) {
@@ -112,12 +113,12 @@ std::string Metrics::render() const {
   std::string out;
   out.reserve(24576);
   const char* endpoints[] = {"mutate", "validate"};
-  const char* verdicts[] = {"allowed", "denied", "patched", "error"};
+  const char* verdicts[] = {"allowed", "denied", "warned", "patched", "error"};
 
   std::string name = std::string(kPrefix) + "admission_requests_total";
   header(out, name, "counter",
-         "Admission requests by endpoint, object kind and outcome (allowed, denied, patched, "
-         "error).");
+         "Admission requests by endpoint, object kind and outcome (allowed, denied, warned: "
+         "allowed by --enforcement warn although it would have been denied, patched, error).");
   for (std::size_t e = 0; e < kEndpoints; ++e) {
     for (ObjectKind kind : kKindOrder) {
       const std::size_t k = kind_index(kind);

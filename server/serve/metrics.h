@@ -32,7 +32,7 @@ class Metrics {
   std::string render() const;
 
  private:
-  static constexpr std::size_t kEndpoints = 2, kKinds = 4, kVerdicts = 4;
+  static constexpr std::size_t kEndpoints = 2, kKinds = 4, kVerdicts = 5;
   struct Histogram {
     std::array<std::atomic<std::uint64_t>, kBuckets.size()> buckets{};
     std::atomic<std::uint64_t> count{0};

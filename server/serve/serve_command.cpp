@@ -237,7 +237,8 @@ int serve(const std::vector<std::string>& args) {
                             {"tls_min_version", min_version},
                             {"client_certificates", !tls.client_ca_file.empty()},
                             {"certificate_serial", pair->serial_hex()},
-                            {"max_request_bytes", config.max_request_bytes}});
+                            {"max_request_bytes", config.max_request_bytes},
+                            {"enforcement", std::string(to_string(options.enforcement))}});
   pair.reset();
   bool ok = srv.serve();
   certs.stop_watching();

@@ -174,6 +174,8 @@ def scenarios(tools, tmp):
                                 "caBundle": ca_pem}}, f)
     add("existingSecret", ["-f", existing], files=[existing])
     add("replicaCount=1", ["--set", "replicaCount=1"], [("replicaCount", 1)])
+    add("enforcement-warn", ["--set", "admission.enforcement=warn", "--set", "prometheusRule.enabled=true"],
+        [("admission.enforcement", "warn"), ("prometheusRule.enabled", True)])
     add("clientCA-configMap",
         ["--set", "tls.clientCA.enabled=true", "--set", "tls.clientCA.existingConfigMap=apiserver-client-ca"],
         [("tls.clientCA.enabled", True), ("tls.clientCA.existingConfigMap", "apiserver-client-ca")])
@@ -470,6 +472,8 @@ def group_schema(tools, tmp):
         (["--set", "webhook.failurePolicy=fail"], "failurePolicy", "failurePolicy in the wrong case"),
         (["--set", "logFormat=yaml"], "logFormat", "an unsupported log format"),
         (["--set", "admission.unknownProperties=allow"], "unknownProperties", "an unsupported enforcement"),
+        (["--set", "admission.enforcement=dryrun"], "enforcement", "an admission.enforcement other than deny or warn"),
+        (["--set", "admission.enforcement=Warn"], "enforcement", "admission.enforcement in the wrong case"),
         (["--set", "networkPolicy.enable=true"], "enable", "a misspelled nested key"),
         (["--set", "tls.mode=existingSecret"], "existingSecret", "existingSecret mode without its Secret"),
         (["--set", "tls.clientCA.enable=true"], "enable", "a misspelled tls.clientCA key"),
@@ -501,6 +505,7 @@ def group_schema(tools, tmp):
     for args in (["--set", "webhook.timeoutSeconds=10"], ["--set", "webhook.timeoutSeconds=1"],
                  ["--set", "podDisruptionBudget.minAvailable=50%"],
                  ["--set", "tls.clientCA.existingConfigMap=ca"],
+                 ["--set", "admission.enforcement=warn"], ["--set", "admission.enforcement=deny"],
                  ["--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=2",
                   "--set", "autoscaling.maxReplicas=2", "--set", "autoscaling.targetCPUUtilizationPercentage=250"],
                  ["--set", "autoscaling.enabled=true", "--set", "podDisruptionBudget.minAvailable=50%"],
@@ -724,6 +729,10 @@ def check_wiring(name, docs, values):
     check(flags.get("unknown-properties") == values["admission"]["unknownProperties"]
           and flags.get("view-type-change") == values["admission"]["viewTypeChange"],
           f"[{name}] enforcement flags follow values")
+    check(flags.get("enforcement") == values["admission"]["enforcement"]
+          and flags["enforcement"] in ("deny", "warn"),
+          f"[{name}] --enforcement={flags.get('enforcement')} follows admission.enforcement "
+          f"({values['admission']['enforcement']})")
     check(flags.get("tls-min-version") == values["server"]["tlsMinVersion"], f"[{name}] --tls-min-version follows values")
     mrb = values["server"]["maxRequestBytes"]
     check(flags.get("max-request-bytes") == (None if mrb is None else str(mrb)), f"[{name}] --max-request-bytes follows values")
@@ -790,6 +799,9 @@ def check_wiring(name, docs, values):
                             ('result=\\"failure\\"', "failed reloads"), ('outcome=\\"error\\"', "error ratio"),
                             ("histogram_quantile(0.99", "p99 latency"), ("kube_deployment_status_replicas_available", "ready replicas")):
             check(needle in text, f"[{name}] PrometheusRule alerts on {why}")
+        warn = values["admission"]["enforcement"] == "warn"
+        check(("DynamodbStreamsWebhookWouldDeny" in alerts) == warn and ('outcome=\\"warned\\"' in text) == warn,
+              f"[{name}] the would-be-denials alert is there exactly with admission.enforcement=warn: {alerts}")
         check(f'job=\\"{svc["metadata"]["name"]}\\"' in text, f"[{name}] alerts select the ServiceMonitor's job")
         print(f"[{name}] alerts: {', '.join(alerts)}")
 
@@ -1001,6 +1013,7 @@ def group_flags(tools, tmp):
     schema = json.load(open(os.path.join(tools.chart, "values.schema.json")))["properties"]
     for flag, path in (("log-level", ["logLevel"]), ("log-format", ["logFormat"]),
                        ("tls-min-version", ["server", "tlsMinVersion"]),
+                       ("enforcement", ["admission", "enforcement"]),
                        ("unknown-properties", ["admission", "unknownProperties"]),
                        ("view-type-change", ["admission", "viewTypeChange"]),
                        ("max-request-bytes", ["server", "maxRequestBytes"])):
@@ -1264,13 +1277,13 @@ def group_notes(tools, tmp):
         check(False, f"binary {tools.binary} not found to check the NOTES manifest")
         return
 
-    def review(obj):
+    def review(obj, *flags):
         rv = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
               "request": {"uid": "n-1", "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
                           "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
                           "namespace": "default", "name": obj["metadata"]["name"], "operation": "CREATE",
                           "object": obj, "userInfo": {"username": "test"}, "dryRun": True}}
-        p = subprocess.run([tools.binary, "review", "--validate", "-"], input=json.dumps(rv),
+        p = subprocess.run([tools.binary, "review", "--validate", *flags, "-"], input=json.dumps(rv),
                            capture_output=True, text=True, timeout=30)
         try:
             return json.loads(p.stdout)["response"]
@@ -1282,6 +1295,14 @@ def group_notes(tools, tmp):
           f"the NOTES' bad Application is denied, naming viewType: {json.dumps(bad)[:300]}")
     good = json.loads(json.dumps(app).replace("NEW_IMAGES", "NEW_IMAGE"))
     check(review(good).get("allowed") is True, "with viewType NEW_IMAGE, as the NOTES say, it is allowed")
+    warn = render_notes(tools, tmp, ["--set", "admission.enforcement=warn"])
+    warned = review(app, "--enforcement=warn")
+    check(warned.get("allowed") is True and any(
+              w.startswith("spec.components[0].traits[0].properties.viewType: ") for w in warned.get("warnings", []))
+          and 'Warning: spec.components[0].traits[0].properties.viewType: ' in warn
+          and "is denied" not in warn and "is denied" in notes and 'outcome="warned"' in warn,
+          f"with admission.enforcement=warn, NOTES expect the bad Application admitted with the warning "
+          f"the server gives: {json.dumps(warned)[:300]}")
     single = render_notes(tools, tmp, ["--set", "replicaCount=1"])
     check("WARNING" in single and "WARNING" not in notes, "NOTES warn about a single replica only when there is one")
     scaled = render_notes(tools, tmp, ["--set", "replicaCount=1", "--set", "autoscaling.enabled=true"])
@@ -1743,8 +1764,9 @@ def group_dashboard(tools, tmp):
     they match on or group by must be on it (or be a scrape target label), an equality matcher's value
     must be one serve exports, and rate()/increase() must be applied to counters."""
     tools.need_renderer()
+    # (enforcement warn: the rule then holds its would-be-denials alert too)
     _, docs = tools.render(["--set", "grafanaDashboard.enabled=true", "--set", "prometheusRule.enabled=true",
-                            "--set", "serviceMonitor.enabled=true"])
+                            "--set", "serviceMonitor.enabled=true", "--set", "admission.enforcement=warn"])
     cms = dashboard_configmaps(docs)
     if not check(len(cms) == 1, "grafanaDashboard.enabled renders one dashboard ConfigMap"):
         return
@@ -1812,6 +1834,9 @@ def group_dashboard(tools, tmp):
             r["metric"] == "dynamodb_streams_webhook_certificate_reloads_total"
             and (("result", "=", "failure") in r["matchers"] or "result" in by_labels(a)) for r in a["refs"])),
         ("replicas available", lambda w, e, a: "kube_deployment_status_replicas_available" in names(a)),
+        ("would-be denials of enforcement warn", lambda w, e, a: any(
+            r["metric"] == "dynamodb_streams_webhook_admission_requests_total"
+            and ("outcome", "=", "warned") in r["matchers"] for r in a["refs"])),
     ]
     for what, pred in wanted:
         check(panel_with(pred), f"the dashboard shows {what}")
@@ -1823,6 +1848,7 @@ def group_dashboard(tools, tmp):
     # the PromQL of the dashboard and of the rule against a live /metrics
     rules = rule_exprs(docs)
     check(len(rules) >= 5, f"the PrometheusRule has its alerts ({len(rules)})")
+    check(any('outcome="warned"' in e for _, e in rules), "the rule alerts on would-be denials (enforcement warn)")
     text = scrape_live_metrics(tools, tmp)
     if text is None:
         return

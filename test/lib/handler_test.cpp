@@ -448,3 +448,81 @@ TEST_CASE("tables: serve() reads every field the rules need (the hot-path reader
   o = serve(Endpoint::Validate, krev.dump(), Options{});
   CHECK(o.verdict == Verdict::Denied);
 }
+
+TEST_CASE("enforcement warn: /validate allows what it would deny, warning with the same texts") {
+  Options warn;
+  warn.enforcement = Enforcement::Warn;
+  json app = application({table("t", {streams_trait({{"viewType", "NEW"}, {"enabled", "yes"}})}),
+                          table("u", {streams_trait({{"enabled", false}, {"viewType", "KEYS_ONLY"}})})});
+  json rev = review("CREATE", app);
+  json denied = answer(Endpoint::Validate, rev)["response"];
+  REQUIRE(denied["allowed"] == false);
+  std::vector<std::string> want;
+  for (const auto& c : denied["status"]["details"]["causes"])
+    want.push_back(c["field"].get<std::string>() + ": " + c["message"].get<std::string>());
+  CHECK(want == errors_of(app));
+  for (const auto& w : denied["warnings"]) want.push_back(w.get<std::string>());
+  REQUIRE(want.size() == 3);
+
+  Outcome o = serve(Endpoint::Validate, rev.dump(), warn);
+  CHECK(o.http_status == 200);
+  CHECK(o.verdict == Verdict::Warned);
+  CHECK(o.warnings == 3);
+  json r = json::parse(o.body)["response"];
+  CHECK(r["allowed"] == true);
+  CHECK_FALSE(r.contains("status"));
+  CHECK_FALSE(r.contains("patch"));
+  CHECK(r["warnings"].get<std::vector<std::string>>() == want);
+  CHECK(to_string(Verdict::Warned) == "warned");
+
+  // /mutate answers byte for byte the same in both modes.
+  CHECK(serve(Endpoint::Mutate, rev.dump(), warn).body == serve(Endpoint::Mutate, rev.dump(), {}).body);
+  CHECK(serve(Endpoint::Mutate, rev.dump(), warn).verdict ==
+        serve(Endpoint::Mutate, rev.dump(), {}).verdict);
+
+  // A valid object: the same answer as in deny mode, verdict allowed, not warned.
+  json ok = review("CREATE", basic_app());
+  Outcome v = serve(Endpoint::Validate, ok.dump(), warn);
+  CHECK(v.verdict == Verdict::Allowed);
+  CHECK(v.body == serve(Endpoint::Validate, ok.dump(), {}).body);
+}
+
+TEST_CASE("enforcement warn: the table guards warn too; malformed requests are still errors") {
+  Options warn;
+  warn.enforcement = Enforcement::Warn;
+  json spec = {{"streamSpecification", {{"streamEnabled", true}, {"streamViewType", "NEW"}}}};
+  Outcome o = serve(Endpoint::Validate, ack_review("CREATE", spec).dump(), warn);
+  CHECK(o.verdict == Verdict::Warned);
+  json r = json::parse(o.body)["response"];
+  CHECK(r["allowed"] == true);
+  CHECK(r["warnings"] == json::array({"spec.streamSpecification.streamViewType: Unsupported value: "
+                                      "\"NEW\": supported values: \"KEYS_ONLY\", \"NEW_IMAGE\", "
+                                      "\"OLD_IMAGE\", \"NEW_AND_OLD_IMAGES\""}));
+  o = serve(Endpoint::Validate, kro_review("CREATE", {{"streamEnabled", true}}).dump(), warn);
+  CHECK(o.verdict == Verdict::Warned);
+
+  Outcome bad = serve(Endpoint::Validate, "not json", warn);
+  CHECK(bad.http_status == 400);
+  CHECK(bad.verdict == Verdict::Error);
+  json no_object = review("CREATE", nullptr);
+  Outcome e = serve(Endpoint::Validate, no_object.dump(), warn);
+  CHECK(e.verdict == Verdict::Error);
+  CHECK(json::parse(e.body)["response"]["allowed"] == false);
+  CHECK(e.body == serve(Endpoint::Validate, no_object.dump(), {}).body);
+}
+
+TEST_CASE("enforcement warn: more than 20 errors give 19 and a count of the rest") {
+  Options warn;
+  warn.enforcement = Enforcement::Warn;
+  json comps = json::array();
+  for (int i = 0; i < 30; ++i)
+    comps.push_back(table("t" + std::to_string(i), {streams_trait({{"enabled", "yes"}})}));
+  json app = application(comps);
+  json r = answer(Endpoint::Validate, review("CREATE", app), warn)["response"];
+  CHECK(r["allowed"] == true);
+  REQUIRE(r["warnings"].size() == 20);
+  auto all = errors_of(app);
+  REQUIRE(all.size() == 30);
+  for (std::size_t i = 0; i < 19; ++i) CHECK(r["warnings"][i] == all[i]);
+  CHECK(r["warnings"][19] == "... and 11 more warnings");
+}

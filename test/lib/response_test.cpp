@@ -69,3 +69,91 @@ TEST_CASE("warnings: one line, no control characters, at most 256 bytes") {
 TEST_CASE("JSON pointers escape ~ and /") {
   CHECK(Pointer().child("a/b").child("c~d").index(3).str() == "/a~1b/c~0d/3");
 }
+
+TEST_CASE("Warned: an Invalid denial becomes an allowed answer warning with each cause") {
+  field::Path p = field::Path::root("spec");
+  field::ErrorList errs{field::forbidden(p.child("a"), "x"), field::required(p.child("b"), "y"),
+                        field::forbidden(p.child("a"), "x")};
+  Response denial = Response::Invalid("core.oam.dev", "Application", "n", errs);
+  denial.with_warnings({"spec.c: ignored"});
+  Response w = Response::Warned(denial);
+  CHECK(w.allowed());
+  CHECK(w.warned());
+  CHECK_FALSE(w.status());
+  CHECK_FALSE(w.patch());
+  // The field error strings in the order of the causes (repeats kept, as the causes keep
+  // them), then the warnings the denial carried.
+  CHECK(w.warnings() == std::vector<std::string>{"spec.a: Forbidden: x", "spec.b: Required value: y",
+                                                 "spec.a: Forbidden: x", "spec.c: ignored"});
+  json r = json::parse(w.encode("admission.k8s.io/v1", "u"))["response"];
+  CHECK(r == json{{"uid", "u"},
+                  {"allowed", true},
+                  {"warnings", {"spec.a: Forbidden: x", "spec.b: Required value: y",
+                                "spec.a: Forbidden: x", "spec.c: ignored"}}});
+}
+
+TEST_CASE("Warned: a plain 403 denial warns with its message; other answers are unchanged") {
+  Response w = Response::Warned(Response::Denied("no streams on\nSundays"));
+  CHECK(w.allowed());
+  CHECK(w.warned());
+  CHECK(w.warnings() == std::vector<std::string>{"no streams on Sundays"});
+
+  for (const Response& r : {Response::Errored(400, "bad"), Response::Errored(500, "broken")}) {
+    Response same = Response::Warned(r);
+    CHECK_FALSE(same.allowed());
+    CHECK_FALSE(same.warned());
+    CHECK(same.encode("v1", "u") == r.encode("v1", "u"));
+  }
+  Response allowed = Response::Allowed();
+  allowed.with_warnings({"w"});
+  CHECK(Response::Warned(allowed).encode("v1", "u") == allowed.encode("v1", "u"));
+  CHECK_FALSE(Response::Warned(allowed).warned());
+  Patch p;
+  p.add(Pointer().child("a"), 1);
+  Response patched = Response::Warned(Response::Patched(p));
+  CHECK(patched.patch());
+  CHECK_FALSE(patched.warned());
+}
+
+TEST_CASE("Warned: a long field error is cut to one warning of at most 256 bytes") {
+  field::ErrorList errs{field::forbidden(field::Path::root("spec"), std::string(400, 'x') + "\nz")};
+  Response w = Response::Warned(Response::Invalid("g", "K", "n", errs));
+  REQUIRE(w.warnings().size() == 1);
+  CHECK(w.warnings()[0].size() == 256);
+  CHECK(w.warnings()[0].rfind("spec: Forbidden: xxx", 0) == 0);
+  CHECK(w.warnings()[0].substr(253) == "...");
+  CHECK(w.warnings()[0] == sanitize_warning(errs[0].to_string()));
+}
+
+TEST_CASE("Warned: at most 20 warnings, the 20th counting the ones left out") {
+  auto errors = [](std::size_t n) {
+    field::ErrorList errs;
+    for (std::size_t i = 0; i < n; ++i)
+      errs.push_back(field::forbidden(field::Path::root("spec").index(i), "x"));
+    return errs;
+  };
+  Response exactly = Response::Warned(Response::Invalid("g", "K", "n", errors(20)));
+  REQUIRE(exactly.warnings().size() == 20);
+  CHECK(exactly.warnings()[19] == "spec[19]: Forbidden: x");
+
+  Response over = Response::Warned(Response::Invalid("g", "K", "n", errors(26)));
+  REQUIRE(over.warnings().size() == kMaxWarnings);
+  CHECK(over.warnings()[18] == "spec[18]: Forbidden: x");
+  CHECK(over.warnings()[19] == "... and 7 more warnings");
+
+  // The would-be denials come first; the ordinary warnings are the ones cut.
+  Response mixed = Response::Invalid("g", "K", "n", errors(19));
+  mixed.with_warnings({"w1", "w2"});
+  Response m = Response::Warned(mixed);
+  REQUIRE(m.warnings().size() == 20);
+  CHECK(m.warnings()[18] == "spec[18]: Forbidden: x");
+  CHECK(m.warnings()[19] == "... and 2 more warnings");
+
+  std::vector<std::string> few{"a", "b"};
+  cap_warnings(few);
+  CHECK(few == std::vector<std::string>{"a", "b"});
+  std::vector<std::string> many(21, "w");
+  cap_warnings(many);
+  CHECK(many.size() == 20);
+  CHECK(many.back() == "... and 2 more warnings");
+}

@@ -15,10 +15,13 @@ namespace dsw {
 enum class Endpoint { Mutate, Validate };
 std::string_view to_string(Endpoint e);
 
-// Handle(Request) -> Response: the admission decision for a decoded review.
+// Handle(Request) -> Response: the admission decision for a decoded review. With
+// options.enforcement == Warn, a /validate denial for the content comes back as
+// Response::Warned(); /mutate answers the same in both modes.
 Response handle(Endpoint endpoint, const Request& request, const Options& options);
 
-enum class Verdict { Allowed, Denied, Patched, Error };
+// Warned: allowed under --enforcement warn although it would have been denied.
+enum class Verdict { Allowed, Denied, Warned, Patched, Error };
 std::string_view to_string(Verdict v);
 
 // What the transport sends back and logs. Holds no object contents.

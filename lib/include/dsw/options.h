@@ -22,6 +22,9 @@ struct Options {
   Enforcement unknown_properties = Enforcement::Deny;
   // An UPDATE that changes the view type of a stream enabled before and after.
   Enforcement view_type_change = Enforcement::Deny;
+  // What the validating endpoint does with an object it finds invalid: deny it, or (warn) allow
+  // it and return each error it would have denied with as a warning. Defaulting is the same.
+  Enforcement enforcement = Enforcement::Deny;
   // JSON nesting deeper than this is refused before a document is built.
   std::size_t max_depth = 512;
 };

@@ -40,7 +40,17 @@ class Response {
   // Allowed with a JSON Patch; an empty patch gives a plain Allowed().
   static Response Patched(const Patch& patch);
 
+  // The answer of --enforcement warn in place of `denial`: when it is a denial for the content
+  // (403 Forbidden or 422 Invalid), an allowed answer whose warnings are what would have been
+  // denied (each cause's field error string, path first, or the message of a plain denial),
+  // then the warnings `denial` carried, capped by cap_warnings(). Any other answer (allowed,
+  // patched, 400/500 errors) is returned unchanged.
+  static Response Warned(Response denial);
+
   Response& with_warnings(std::vector<std::string> warnings);
+
+  // True for an answer Warned() turned from a denial into warnings.
+  bool warned() const { return warned_; }
 
   bool allowed() const { return allowed_; }
   const std::optional<Status>& status() const { return status_; }
@@ -60,7 +70,15 @@ class Response {
   std::optional<std::string> patch_;
   std::size_t patch_ops_ = 0;
   std::vector<std::string> warnings_;
+  bool warned_ = false;
 };
+
+// At most this many warnings in one Warned() answer.
+inline constexpr std::size_t kMaxWarnings = 20;
+
+// Keeps `warnings` to at most `max` entries (max >= 2): when there are more, the first max - 1
+// are kept and the last one says how many were left out: "... and N more warnings" (N >= 2).
+void cap_warnings(std::vector<std::string>& warnings, std::size_t max = kMaxWarnings);
 
 // Makes `text` fit the apiserver's rules for a warning: one line, no control characters, at
 // most 256 bytes (cut at a UTF-8 boundary, ending in "...").

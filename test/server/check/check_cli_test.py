@@ -311,8 +311,14 @@ class Documents(unittest.TestCase):
         self.assertTrue(err.startswith("<stdin>: Application broken: "), err)
 
     def test_output_none(self):
-        code, out, err = run("--output", "none", fixture("multi-document.yaml"))
-        self.assertEqual((code, out, err), (0, "", ""))
+        path = fixture("multi-document.yaml")
+        code, out, err = run("--output", "none", path)
+        self.assertEqual((code, out), (0, ""))
+        self.assertEqual(err.splitlines(), [
+            path + ": Application shop/orders: would be defaulted: replace "
+                   "/spec/components/0/traits/0/properties/enabled, add "
+                   "/spec/components/0/traits/0/properties/viewType",
+            "1 Application: 0 invalid, 1 would be defaulted, 0 with warnings"])
         code, out, err = run("--output=none", fixture("invalid-traits.yaml"))
         self.assertEqual((code, out), (1, ""))
         self.assertIn("Application broken", err)
@@ -421,6 +427,213 @@ class Tables(unittest.TestCase):
         self.assertEqual(out, doc)
 
 
+def review_answer(endpoint, obj):
+    """The webhook's own answer (`review --mutate|--validate`) for a CREATE of `obj`."""
+    rq = {"uid": "u1", "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
+          "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
+          "operation": "CREATE", "name": obj["metadata"]["name"],
+          "namespace": obj["metadata"]["namespace"], "object": obj}
+    p = subprocess.run([BINARY, "review", "--" + endpoint],
+                       input=json.dumps({"apiVersion": "admission.k8s.io/v1",
+                                         "kind": "AdmissionReview", "request": rq}).encode(),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)["response"]
+
+
+# The kinds of trait properties the generated cluster holds, one Application in five of each.
+AUDIT_CASES = [
+    ("valid", {"enabled": True, "viewType": "KEYS_ONLY"}),
+    ("needs-defaults", None),
+    ("invalid-and-defaulted", {"viewType": "NEW"}),
+    ("invalid-twice", {"enabled": "yes", "viewType": "everything", "batchSize": 5}),
+    ("warning", {"enabled": False, "viewType": "NEW_IMAGE"}),
+    ("partly-defaulted", {"viewType": "OLD_IMAGE"}),
+]
+
+
+def kubectl_application(i, props):
+    """One Application as `kubectl get applications.core.oam.dev -A -o json` prints it."""
+    trait = {"type": "dynamodb-streams-kro"}
+    if props is not None:
+        trait["properties"] = props
+    spec = {"components": [{"name": "table", "type": "aws-dynamodb-kro",
+                            "properties": {"tableName": "t-%d" % i, "region": "eu-west-1"},
+                            "traits": [trait, {"type": "scaler", "properties": {"replicas": 1}}]}],
+            "policies": [{"name": "topo", "type": "topology", "properties": {"clusters": ["local"]}}]}
+    name, ns = "app-%03d" % i, "team-%d" % (i % 7)
+    applied = {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
+               "metadata": {"annotations": {}, "name": name, "namespace": ns}, "spec": spec}
+    return {
+        "apiVersion": "core.oam.dev/v1beta1",
+        "kind": "Application",
+        "metadata": {
+            "annotations": {
+                "app.oam.dev/publishVersion": "alpha-%d" % i,
+                "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied) + "\n",
+                "oam.dev/kubevela-version": "v1.9.11",
+            },
+            "creationTimestamp": "2026-11-02T09:%02d:%02dZ" % (i % 60, (i * 7) % 60),
+            "finalizers": ["app.oam.dev/resource-tracker-finalizer"],
+            "generation": 1 + i % 3,
+            "managedFields": [
+                {"apiVersion": "core.oam.dev/v1beta1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}},
+                              "f:spec": {".": {}, "f:components": {}, "f:policies": {}}},
+                 "manager": "kubectl-client-side-apply", "operation": "Update",
+                 "time": "2026-11-02T09:00:00Z"},
+                {"apiVersion": "core.oam.dev/v1beta1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:status": {".": {}, "f:conditions": {}, "f:status": {}}},
+                 "manager": "kubevela", "operation": "Update", "subresource": "status",
+                 "time": "2026-11-02T09:00:05Z"}],
+            "name": name,
+            "namespace": ns,
+            "resourceVersion": str(480000 + i),
+            "uid": "6f1c%04x-0d3e-4b9a-9c61-2f5e8a7b%04x" % (i, i),
+        },
+        "spec": spec,
+        "status": {
+            "conditions": [{"lastTransitionTime": "2026-11-02T09:00:05Z", "reason": "Available",
+                            "status": "True", "type": "Parsed"}],
+            "latestRevision": {"name": name + "-v1", "revision": 1, "revisionHash": "abc%d" % i},
+            "observedGeneration": 1,
+            "services": [{"healthy": True, "name": "table", "namespace": ns,
+                          "traits": [{"healthy": True, "type": "dynamodb-streams-kro"}]}],
+            "status": "running",
+        },
+    }
+
+
+class Audit(unittest.TestCase):
+    """`kubectl get applications.core.oam.dev -A -o json | check --output none|report -` on what
+    kubectl really prints: a v1 List of several hundred v1beta1 Applications with managedFields,
+    status and the last-applied annotation."""
+    N = 420
+
+    @classmethod
+    def setUpClass(cls):
+        cls.items = [kubectl_application(i, copy.deepcopy(AUDIT_CASES[i % len(AUDIT_CASES)][1]))
+                     for i in range(cls.N)]
+        cls.stdin = json.dumps({"apiVersion": "v1", "items": cls.items, "kind": "List",
+                                "metadata": {"resourceVersion": ""}}, indent=4).encode()
+        # What the webhook answers for one Application of each case: the /mutate patch, and the
+        # /validate causes and warnings for the defaulted object (the apiserver's order).
+        cls.want = {}
+        for i, (case, _) in enumerate(AUDIT_CASES):
+            app = cls.items[i]
+            m = review_answer("mutate", app)
+            ops = json.loads(base64.b64decode(m["patch"])) if "patch" in m else []
+            v = review_answer("validate", jsonpatch.apply_patch(app, ops))
+            causes = v.get("status", {}).get("details", {}).get("causes", [])
+            cls.want[case] = {"defaults": ops,
+                              "errors": [c["field"] + ": " + c["message"] for c in causes],
+                              "warnings": v.get("warnings", [])}
+
+    def expected(self, i):
+        return self.want[AUDIT_CASES[i % len(AUDIT_CASES)][0]]
+
+    def test_the_cases_cover_what_an_audit_must_tell(self):
+        w = self.want
+        self.assertEqual((w["valid"]["defaults"], w["valid"]["errors"], w["valid"]["warnings"]), ([], [], []))
+        self.assertTrue(w["needs-defaults"]["defaults"] and not w["needs-defaults"]["errors"])
+        self.assertTrue(w["invalid-and-defaulted"]["defaults"] and w["invalid-and-defaulted"]["errors"])
+        self.assertEqual(len(w["invalid-twice"]["errors"]), 3)
+        self.assertTrue(w["warning"]["warnings"] and not w["warning"]["errors"])
+
+    def test_output_none_names_each_application_and_sums_up(self):
+        code, out, err = run("--output", "none", "-", stdin=self.stdin)
+        self.assertEqual((code, out), (1, ""))
+        lines = err.splitlines()
+        want = []
+        for i, app in enumerate(self.items):
+            e = self.expected(i)
+            who = "<stdin>: Application %s/%s: " % (app["metadata"]["namespace"], app["metadata"]["name"])
+            if e["defaults"]:
+                want.append(who + "would be defaulted: " +
+                            ", ".join(op["op"] + " " + op["path"] for op in e["defaults"]))
+            want += [who + "warning: " + t for t in e["warnings"]]
+            want += [who + t for t in e["errors"]]
+        per_case = self.N // len(AUDIT_CASES)
+        invalid = sum(per_case for c, _ in AUDIT_CASES if self.want[c]["errors"])
+        defaulted = sum(per_case for c, _ in AUDIT_CASES if self.want[c]["defaults"])
+        warned = sum(per_case for c, _ in AUDIT_CASES if self.want[c]["warnings"])
+        self.assertEqual((invalid, defaulted, warned), (140, 210, 70))
+        want.append("420 Applications: 140 invalid, 210 would be defaulted, 70 with warnings")
+        self.assertEqual(lines, want)
+
+    def test_output_report_is_one_json_object_per_application(self):
+        code, out, err = run("--output", "report", "-", stdin=self.stdin)
+        self.assertEqual(code, 1)
+        self.assertEqual(err.splitlines()[-1],
+                         "420 Applications: 140 invalid, 210 would be defaulted, 70 with warnings")
+        lines = out.splitlines()
+        self.assertEqual(len(lines), self.N)
+        for i, line in enumerate(lines):
+            rec = json.loads(line)
+            e = self.expected(i)
+            md = self.items[i]["metadata"]
+            self.assertEqual(rec, {"file": "<stdin>", "kind": "Application",
+                                   "namespace": md["namespace"], "name": md["name"],
+                                   "errors": e["errors"], "warnings": e["warnings"],
+                                   "defaults": e["defaults"]}, line)
+            # Applied to the object as kubectl printed it, the defaults give what the webhook's
+            # patch gives.
+            self.assertEqual(jsonpatch.apply_patch(self.items[i], rec["defaults"]),
+                             jsonpatch.apply_patch(self.items[i], e["defaults"]))
+
+    def test_enforcement_warn_reports_the_errors_as_warnings_and_exits_0(self):
+        code, out, err = run("--enforcement", "warn", "--output", "report", "-", stdin=self.stdin)
+        self.assertEqual(code, 0, err[-300:])
+        for i, line in enumerate(out.splitlines()):
+            rec = json.loads(line)
+            e = self.expected(i)
+            self.assertEqual((rec["errors"], rec["warnings"], rec["defaults"]),
+                             ([], e["errors"] + e["warnings"], e["defaults"]))
+        lines = err.splitlines()
+        # The summary counts what deny would refuse, in both modes.
+        self.assertEqual(lines[-1], "420 Applications: 140 invalid, 210 would be defaulted, 70 with warnings")
+        invalid = self.items[3]["metadata"]
+        who = "<stdin>: Application %s/%s: " % (invalid["namespace"], invalid["name"])
+        self.assertEqual([l for l in lines if l.startswith(who) and "would be defaulted" not in l],
+                         [who + "warning: " + t for t in self.want["invalid-twice"]["errors"]])
+
+        code, out, err = run("--enforcement=warn", "--output", "none", "-", stdin=self.stdin)
+        self.assertEqual((code, out), (0, ""))
+        self.assertFalse([l for l in err.splitlines()[:-1]
+                          if ": warning: " not in l and ": would be defaulted: " not in l])
+
+    def test_enforcement_warn_writes_the_documents_it_would_admit(self):
+        doc = read(fixture("invalid-traits.yaml"))
+        code, out, err = run("--enforcement", "warn", "-", stdin=doc.encode())
+        self.assertEqual(code, 0, err)
+        self.assertTrue(out, "the defaulted documents are written")
+        self.assertTrue(err and all(": warning: " in l for l in err.splitlines()), err)
+        code, deny_out, deny_err = run("-", stdin=doc.encode())
+        self.assertEqual((code, deny_out), (1, ""))
+        # The same findings, each error now a warning (and first).
+        self.assertEqual(sorted(l.replace("warning: ", "") for l in err.splitlines()),
+                         sorted(l.replace("warning: ", "") for l in deny_err.splitlines()))
+
+    def test_tables_are_summed_up_on_their_own(self):
+        path = fixture("invalid-tables.yaml")
+        code, out, err = run("--output", "report", path)
+        self.assertEqual(code, 1)
+        recs = [json.loads(l) for l in out.splitlines()]
+        self.assertTrue(recs and all(r["kind"] in ("Table", "DynamoDBTable") and r["defaults"] == []
+                                     for r in recs))
+        invalid = sum(1 for r in recs if r["errors"])
+        warned = sum(1 for r in recs if r["warnings"])
+        self.assertEqual(err.splitlines()[-1],
+                         "0 Applications: 0 invalid, 0 would be defaulted, 0 with warnings; "
+                         "%d %s: %d invalid, %d with warnings"
+                         % (len(recs), "table" if len(recs) == 1 else "tables", invalid, warned))
+
+    def test_an_empty_list_is_summed_up_too(self):
+        code, out, err = run("--output", "none", "-",
+                             stdin=b'{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}')
+        self.assertEqual((code, out, err), (0, "", "0 Applications: 0 invalid, 0 would be defaulted, 0 with warnings\n"))
+
+
 class Failures(unittest.TestCase):
     def test_missing_file_exits_2(self):
         code, out, err = run("does-not-exist.yaml")
@@ -459,6 +672,8 @@ class Failures(unittest.TestCase):
         code, out, _ = run("--help")
         self.assertEqual(code, 0)
         for flag in ["--output", "--applies-to", "--unknown-properties", "--view-type-change",
+                     "--enforcement", "yaml|json|none|report", "would be defaulted",
+                     "N Applications: I invalid, D would be defaulted, W with warnings",
                      "Exit status"]:
             self.assertIn(flag, out)
 

@@ -109,11 +109,13 @@ TEST_CASE("the admission flags every command shares") {
   dsw::cli::add_admission_flags(flags, options);
   std::ostringstream out;
   CHECK(flags.parse({"--applies-to", " my-table , other,, ", "--unknown-properties=warn",
-                     "--view-type-change", "warn"},
+                     "--view-type-change", "warn", "--enforcement", "warn"},
                     out));
   CHECK(options.applies_to == Strings{"my-table", "other"});
   CHECK(options.unknown_properties == dsw::Enforcement::Warn);
   CHECK(options.view_type_change == dsw::Enforcement::Warn);
+  CHECK(options.enforcement == dsw::Enforcement::Warn);
+  CHECK(dsw::Options{}.enforcement == dsw::Enforcement::Deny);
 
   auto error = [](Strings args) {
     dsw::Options o;
@@ -130,6 +132,7 @@ TEST_CASE("the admission flags every command shares") {
   CHECK(error({"--applies-to", " , "}) == "--applies-to needs at least one type");
   CHECK(error({"--unknown-properties", "maybe"}) ==
         "--unknown-properties must be deny or warn, not \"maybe\"");
+  CHECK(error({"--enforcement", "dryrun"}) == "--enforcement must be deny or warn, not \"dryrun\"");
   CHECK(error({"--view-type-change=Deny"}) ==
         "--view-type-change must be deny or warn, not \"Deny\"");
   // The defaults are shown in the help.

@@ -116,6 +116,25 @@ class Answers(unittest.TestCase):
         self.assertTrue(resp["allowed"])
         self.assertTrue(any("viewtype" in w for w in resp["warnings"]), resp)
 
+    def test_enforcement_warn_allows_and_warns_with_the_denial_texts(self):
+        app = copy.deepcopy(base_review()["request"]["object"])
+        app["spec"]["components"][0]["traits"][0]["properties"] = {"enabled": "yes", "viewType": "NEW"}
+        code, out, _ = run("review", "--validate", stdin=with_object(app))
+        self.assertEqual(code, 0)
+        denied = answer(out)["response"]
+        causes = denied["status"]["details"]["causes"]
+        self.assertEqual(len(causes), 2)
+        code, out, err = run("review", "--validate", "--enforcement", "warn", stdin=with_object(app))
+        self.assertEqual((code, err), (0, ""))
+        resp = answer(out)["response"]
+        self.assertEqual(resp, {"uid": denied["uid"], "allowed": True,
+                                "warnings": [c["field"] + ": " + c["message"] for c in causes]})
+        self.assertEqual(run("review", "--mutate", "--enforcement=warn", stdin=with_object(app)),
+                         run("review", "--mutate", stdin=with_object(app)))
+        # Not an AdmissionReview: the same HTTP 400 in both modes.
+        self.assertEqual(run("review", "--validate", "--enforcement", "warn", stdin=b"[]"),
+                         run("review", "--validate", stdin=b"[]"))
+
 
 class NotAReview(unittest.TestCase):
     def test_input_that_is_not_an_admission_review_exits_1_with_the_servers_reason(self):
@@ -153,6 +172,8 @@ class Usage(unittest.TestCase):
             (["--mutate", "--applies-to"], "review: flag --applies-to needs a value"),
             (["--mutate", "--unknown-properties", "maybe"],
              "--unknown-properties must be deny or warn, not \"maybe\""),
+            (["--validate", "--enforcement", "dryrun"],
+             "--enforcement must be deny or warn, not \"dryrun\""),
         ]
         for args, message in cases:
             with self.subTest(args):
@@ -175,8 +196,8 @@ class Usage(unittest.TestCase):
                 code, out, err = run("review", *args)
                 self.assertEqual((code, err), (0, ""))
                 self.assertTrue(out.startswith("Usage: dynamodb-streams-webhook review "), out)
-                for flag in ["--mutate", "--validate", "--applies-to", "--unknown-properties",
-                             "--view-type-change", "--help"]:
+                for flag in ["--mutate", "--validate", "--applies-to", "--enforcement",
+                             "--unknown-properties", "--view-type-change", "--help"]:
                     self.assertIn("\n  " + flag, out)
 
 

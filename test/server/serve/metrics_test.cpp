@@ -52,9 +52,24 @@ TEST_CASE("metrics: the kind label takes four values, each counted on its own") 
   CHECK(has(h + "_count{endpoint=\"validate\",kind=\"Table\"} 2"));
   CHECK(has(h + "_count{endpoint=\"validate\",kind=\"DynamoDBTable\"} 1"));
   CHECK(has(h + "_count{endpoint=\"mutate\",kind=\"other\"} 1"));
-  // Every series exists from the start (2 endpoints x 4 kinds x 4 outcomes), and no others.
+  CHECK(has(c + "{endpoint=\"validate\",kind=\"Application\",outcome=\"warned\"} 0"));
+  // Every series exists from the start (2 endpoints x 4 kinds x 5 outcomes), and no others.
   std::size_t series = 0;
   for (std::size_t at = t.find(c + "{"); at != std::string::npos; at = t.find(c + "{", at + 1))
     ++series;
-  CHECK(series == 32);
+  CHECK(series == 40);
+}
+
+TEST_CASE("metrics: a would-be denial of --enforcement warn is counted as outcome warned") {
+  dsw::server::Metrics m;
+  m.observe_review(dsw::Endpoint::Validate, dsw::ObjectKind::Application, dsw::Verdict::Warned,
+                   0.0001);
+  m.observe_review(dsw::Endpoint::Validate, dsw::ObjectKind::KroTable, dsw::Verdict::Warned, 0.0001);
+  std::string t = m.render();
+  auto has = [&](const std::string& s) { return t.find(s + "\n") != std::string::npos; };
+  const std::string c = "dynamodb_streams_webhook_admission_requests_total";
+  CHECK(has(c + "{endpoint=\"validate\",kind=\"Application\",outcome=\"warned\"} 1"));
+  CHECK(has(c + "{endpoint=\"validate\",kind=\"DynamoDBTable\",outcome=\"warned\"} 1"));
+  CHECK(has(c + "{endpoint=\"validate\",kind=\"Application\",outcome=\"denied\"} 0"));
+  CHECK(has(c + "{endpoint=\"validate\",kind=\"Application\",outcome=\"allowed\"} 0"));
 }
