@@ -235,6 +235,14 @@ def main():
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian package wrk; scripts/install-deps.sh)")
         sys.exit(1)
+    # Soak what ships: the server runs with the image's malloc settings (the Dockerfile's ENV, the
+    # chart's default env), unless the caller sets GLIBC_TUNABLES itself ("" for glibc's defaults).
+    if "GLIBC_TUNABLES" not in os.environ:
+        dockerfile = open(os.path.join(HERE, "..", "..", "..", "Dockerfile")).read()
+        m = re.search(r"^ENV GLIBC_TUNABLES=(\S+)$", dockerfile, re.M)
+        check(m is not None, "the Dockerfile sets GLIBC_TUNABLES (the environment soaked here)")
+        os.environ["GLIBC_TUNABLES"] = m.group(1) if m else ""
+    print("GLIBC_TUNABLES=%s" % os.environ["GLIBC_TUNABLES"])
 
     # Three serving certificates from one CA, mounted like a Secret volume (..data symlink).
     gen = tmpdir("dsw-soak-gen-")
