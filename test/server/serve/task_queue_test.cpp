@@ -86,9 +86,15 @@ TEST_CASE("beyond the cap, tasks wait in the queue and run in turn") {
       ++done;
     });
   }
+  // Wait (bounded) until the cap is reached; a loaded machine or a sanitizer build may take a
+  // while to start three threads. Then give the queue time to (wrongly) start a fourth.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (running.load() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
   std::this_thread::sleep_for(100ms);
   CHECK(q.threads() == 3);
   CHECK(peak == 3);
+  CHECK(done == 0);
   gate.release();
   q.shutdown();
   CHECK(done == 10);
