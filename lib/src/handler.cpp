@@ -58,10 +58,6 @@ Response handle_table(Endpoint endpoint, ObjectKind kind, const Request& request
   return r;
 }
 
-}  // namespace
-
-namespace {
-
 Response decide(Endpoint endpoint, const Request& request, const Options& options) {
   const ObjectKind kind = object_kind(request.kind);
   if (kind == ObjectKind::Other) return Response::Allowed();

@@ -83,30 +83,18 @@ const char* const kDescription =
 
 std::string display_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
 
-bool is_application(const json& doc) {
-  if (!doc.is_object()) return false;
+// Which kind the webhook examines `doc` is, by the same rule as for a review (lib's
+// object_kind): the group of its apiVersion ("group/version", any version) and its kind.
+ObjectKind document_kind(const json& doc) {
+  if (!doc.is_object()) return ObjectKind::Other;
   auto api = doc.find("apiVersion");
   auto kind = doc.find("kind");
-  return api != doc.end() && api->is_string() &&
-         api->get_ref<const std::string&>().rfind("core.oam.dev/", 0) == 0 && kind != doc.end() &&
-         kind->is_string() && kind->get_ref<const std::string&>() == "Application";
-}
-
-bool has_api_group(const json& doc, std::string_view group, std::string_view kind) {
-  if (!doc.is_object()) return false;
-  auto api = doc.find("apiVersion");
-  auto k = doc.find("kind");
-  if (api == doc.end() || !api->is_string() || k == doc.end() || !k->is_string()) return false;
+  if (api == doc.end() || !api->is_string() || kind == doc.end() || !kind->is_string())
+    return ObjectKind::Other;
   const std::string& a = api->get_ref<const std::string&>();
-  return a.size() > group.size() && a.compare(0, group.size(), group) == 0 &&
-         a[group.size()] == '/' && k->get_ref<const std::string&>() == kind;
-}
-
-// An ACK Table or a kro DynamoDBTable (any version); ObjectKind::Other for anything else.
-ObjectKind table_kind(const json& doc) {
-  if (has_api_group(doc, tables::kAckGroup, tables::kAckKind)) return ObjectKind::AckTable;
-  if (has_api_group(doc, tables::kKroGroup, tables::kKroKind)) return ObjectKind::KroTable;
-  return ObjectKind::Other;
+  const auto slash = a.find('/');
+  if (slash == std::string::npos) return ObjectKind::Other;  // the core group: none of ours
+  return object_kind({a.substr(0, slash), a.substr(slash + 1), kind->get<std::string>()});
 }
 
 // A document kubectl treats as a list of objects: kind *List with an items array.
@@ -304,10 +292,11 @@ class Checker {
              to_string(kind), table, nullptr);
     };
     auto check_object = [&](const json& obj, const std::string& prefix) {
-      if (is_application(obj)) {
-        check_application(obj, prefix);
-      } else if (ObjectKind kind = table_kind(obj); kind != ObjectKind::Other) {
-        check_table(obj, kind);
+      switch (ObjectKind kind = document_kind(obj)) {
+        case ObjectKind::Application: check_application(obj, prefix); break;
+        case ObjectKind::AckTable:
+        case ObjectKind::KroTable: check_table(obj, kind); break;
+        case ObjectKind::Other: break;
       }
     };
 

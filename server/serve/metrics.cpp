@@ -30,6 +30,12 @@ std::size_t kind_index(ObjectKind k) {
   return 3;
 }
 
+// `endpoint="mutate",kind="Application"`: the labels both admission series share.
+std::string endpoint_kind_labels(const char* endpoint, ObjectKind kind) {
+  return std::string("endpoint=\"") + endpoint + "\",kind=\"" + std::string(to_string(kind)) +
+         "\"";
+}
+
 std::size_t verdict_index(Verdict v) {
   switch (v) {
     case Verdict::Allowed: return 0;
@@ -122,8 +128,7 @@ std::string Metrics::render() const {
   for (std::size_t e = 0; e < kEndpoints; ++e) {
     for (ObjectKind kind : kKindOrder) {
       const std::size_t k = kind_index(kind);
-      const std::string labels = std::string("endpoint=\"") + endpoints[e] + "\",kind=\"" +
-                                 std::string(to_string(kind)) + "\"";
+      const std::string labels = endpoint_kind_labels(endpoints[e], kind);
       for (std::size_t v = 0; v < kVerdicts; ++v)
         out += name + "{" + labels + ",outcome=\"" + verdicts[v] + "\"} " +
                std::to_string(requests_[e][k][v].load(std::memory_order_relaxed)) + "\n";
@@ -136,8 +141,7 @@ std::string Metrics::render() const {
   for (std::size_t e = 0; e < kEndpoints; ++e) {
     for (ObjectKind kind : kKindOrder) {
       const Histogram& h = durations_[e][kind_index(kind)];
-      const std::string labels = std::string("endpoint=\"") + endpoints[e] + "\",kind=\"" +
-                                 std::string(to_string(kind)) + "\"";
+      const std::string labels = endpoint_kind_labels(endpoints[e], kind);
       std::uint64_t cum = 0;
       // Read the count first so that the buckets never exceed it in one scrape.
       std::uint64_t count = h.count.load();
