@@ -333,6 +333,36 @@ def local_serve_args(args, port, files):
     return run + ["--bind-address=127.0.0.1"]
 
 
+def chart_caller(ctx, svc, port):
+    """call(method, path, body) -> (status, body): HTTPS to 127.0.0.1:`port`, the certificate
+    verified for <svc>.<ns>.svc with `ctx`, as the apiserver does."""
+    def call(method, path, body=None):
+        c = http.client.HTTPSConnection(f"{svc}.{NS}.svc", port, context=ctx, timeout=5)
+        c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
+                                 server_hostname=f"{svc}.{NS}.svc")
+        c.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+    return call
+
+
+def wait_ready(call, proc, seconds=15):
+    """Polls GET /readyz until 200, the process ends or `seconds` pass; the last status (None
+    when nothing answered)."""
+    deadline, status = time.time() + seconds, None
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            status, _ = call("GET", "/readyz")
+            if status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return status
+
+
 def server_sources(tools):
     text = ""
     sdir = os.path.join(tools.source, "server")
@@ -1066,28 +1096,8 @@ def group_serve(tools, tmp):
     log = open(os.path.join(tmp, "serve.log"), "w+")
     proc = subprocess.Popen([tools.binary] + run, stdout=log, stderr=subprocess.STDOUT)
     try:
-        def call(method, path, body=None):
-            # connect to 127.0.0.1 but verify the certificate for <svc>.<ns>.svc, as the apiserver does
-            class Conn(http.client.HTTPSConnection):
-                def connect(self):
-                    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                    self.sock = ctx.wrap_socket(sock, server_hostname=f"{svc}.{NS}.svc")
-            c = Conn(f"{svc}.{NS}.svc", port, context=ctx, timeout=5)
-            c.request(method, path, body=body, headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            data = r.read()
-            c.close()
-            return r.status, data
-
-        deadline, status = time.time() + 15, None
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                status, _ = call("GET", "/readyz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        call = chart_caller(ctx, svc, port)
+        status = wait_ready(call, proc)
         log.seek(0)
         check(status == 200, f"the server started with the chart's arguments is ready (GET /readyz = {status}); log: {log.read()[-800:]}")
         if status != 200:
@@ -1683,15 +1693,7 @@ def scrape_live_metrics(tools, tmp):
     log = open(os.path.join(tmp, "live.log"), "w+")
     proc = subprocess.Popen([tools.binary] + run, stdout=log, stderr=subprocess.STDOUT)
 
-    def call(method, path, body=None):
-        c = http.client.HTTPSConnection(f"{svc}.{NS}.svc", port, context=ctx, timeout=5)
-        c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5),
-                                 server_hostname=f"{svc}.{NS}.svc")
-        c.request(method, path, body=body, headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, data
+    call = chart_caller(ctx, svc, port)
 
     def review(uid, view_type):
         app = {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
@@ -1705,15 +1707,7 @@ def scrape_live_metrics(tools, tmp):
                                        "namespace": "default", "name": "a", "operation": "CREATE", "object": app,
                                        "userInfo": {"username": "test"}}}).encode()
     try:
-        deadline, status = time.time() + 15, None
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                status, _ = call("GET", "/readyz")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        status = wait_ready(call, proc)
         log.seek(0)
         if not check(status == 200, f"the server started with the chart's arguments is ready: {status}; log: {log.read()[-800:]}"):
             return None
