@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "cli/flags.h"
-#include "cli/commands.h"
+#include "check/check_command.h"
 #include "dsw/admission.h"
 #include "dsw/review.h"
 #include "dsw/tables.h"

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "cli/flags.h"
-#include "cli/commands.h"
+#include "cli/review_command.h"
 #include "dsw/handler.h"
 #include "cli/io.h"
 

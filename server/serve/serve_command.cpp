@@ -19,7 +19,7 @@
 #include <thread>
 
 #include "cli/flags.h"
-#include "cli/commands.h"
+#include "serve/serve_command.h"
 #include "dsw/handler.h"
 #include "serve/http_server.h"
 #include "serve/logging.h"

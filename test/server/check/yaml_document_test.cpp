@@ -1,6 +1,5 @@
 // Unit tests of server/yaml_document: scalar typing, YAML -> JSON, writing YAML and JSON back
 // without changing meaning, and applying a JSON Patch to the YAML tree.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "check/yaml_document.h"

@@ -1,5 +1,4 @@
 // Unit tests of server/cli/flags: the command-line parsing every subcommand shares.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -1,6 +1,5 @@
 // Unit tests of serve/logging: the rendered fields (escaping, cutting, text quoting) and whole
 // lines as spdlog writes them to standard error (format, UTC time, level names, flushing).
-#define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -139,9 +138,4 @@ TEST_CASE("the text pattern: time with milliseconds, padded level, message, fiel
   CHECK(dsw::logging::pattern(Format::Text) == "%Y-%m-%dT%H:%M:%S.%eZ %-5l %v");
   CHECK(dsw::logging::pattern(Format::Json) ==
         R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})");
-}
-
-int main(int argc, char** argv) {
-  doctest::Context ctx(argc, argv);
-  return ctx.run();
 }

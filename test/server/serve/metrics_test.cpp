@@ -1,5 +1,4 @@
 // Unit tests of serve/metrics: the Prometheus text exposition.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <string>

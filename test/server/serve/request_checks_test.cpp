@@ -1,6 +1,5 @@
 // Unit tests of serve/request_checks: what is refused from a request's line and headers alone,
 // before any byte of its body is read.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <httplib.h>
 

@@ -1,7 +1,6 @@
 // Unit tests of serve/task_queue: cpp-httplib's connections run on it, one task per connection
 // for the connection's whole life, so a task that blocks (an idle keep-alive connection) must
 // never keep a new one waiting while there is room for another thread.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <atomic>
