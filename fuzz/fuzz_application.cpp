@@ -294,7 +294,7 @@ void check_validation_oracle(const json& rev, const std::string& text) {
   bool deny = false;
   for_each_streams_trait(app, [&](const json& t, const std::string& path, bool, std::size_t,
                                   std::size_t) { expected_errors(t, path, fields, deny); });
-  dsw::Outcome v = dsw::serve(dsw::Endpoint::Validate, text, dsw::Options{});
+  dsw::Outcome v = dsw::answer_review(dsw::Endpoint::Validate, text, dsw::Options{});
   json r = json::parse(v.body)["response"];
   if (!deny) return;
   DSW_FUZZ_CHECK(r["allowed"] == false, "a broken property rule must deny:\n" + text);

@@ -1,5 +1,5 @@
 // Fuzz target: the whole mutate and validate handling, bytes in and bytes out, through
-// dsw::serve(); the input is the raw HTTP request body. Every answer is checked against the
+// dsw::answer_review(); the input is the raw HTTP request body. Every answer is checked against the
 // invariants in invariants.h (well-formed AdmissionReview with the request's apiVersion and
 // uid, no patch on validate, a patch that applies cleanly and is idempotent, a message on
 // every deny, 400 bodies that never quote the input), for both endpoints, with the default

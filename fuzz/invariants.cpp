@@ -191,7 +191,7 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
   const bool mutate = endpoint == Endpoint::Mutate;
   DSW_FUZZ_CHECK(out.http_status == 200 || out.http_status == 400,
                  "HTTP status is 200 or 400, got " + std::to_string(out.http_status));
-  // serve() builds only the parts of a review the admission logic reads (admission_reads.cpp);
+  // answer_review() builds only the parts of a review the admission logic reads (admission_reads.cpp);
   // its answer must be exactly the one handle() gives on the whole document that decode_review()
   // builds. A rule reading a field that list lacks shows up here.
   const DecodeResult reference = decode_review(input, options);
@@ -199,7 +199,7 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
     const auto* ref_error = std::get_if<DecodeError>(&reference);
     DSW_FUZZ_CHECK(ref_error != nullptr, "400 only for a body decode_review refuses");
     DSW_FUZZ_CHECK(out.body == ref_error->message,
-                   "serve() and decode_review() give the same error: \"" + out.body + "\" vs \"" +
+                   "answer_review() and decode_review() give the same error: \"" + out.body + "\" vs \"" +
                        ref_error->message + "\"");
     DSW_FUZZ_CHECK(!out.body.empty() && out.body.size() <= 160 && printable_ascii_line(out.body),
                    "a 400 body is a short line of printable ASCII: " + out.body);
@@ -211,7 +211,7 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
   DSW_FUZZ_CHECK(ref_request != nullptr, "200 only for a body decode_review accepts");
   DSW_FUZZ_CHECK(out.body == handle(endpoint, *ref_request, options)
                                  .encode(ref_request->api_version, ref_request->uid),
-                 "serve() answers exactly as handle(decode_review()) does");
+                 "answer_review() answers exactly as handle(decode_review()) does");
 
   // The request, read independently of the library.
   const json doc = json::parse(input);
@@ -324,7 +324,7 @@ json check_answer(Endpoint endpoint, std::string_view input, const Outcome& out,
   again["request"]["object"] = patched;
   std::string text = again.dump();
   if (json::parse(text) == again) {
-    Outcome second = serve(Endpoint::Mutate, text, options);
+    Outcome second = answer_review(Endpoint::Mutate, text, options);
     DSW_FUZZ_CHECK(second.http_status == 200, "the patched review is still a review");
     json second_patch = check_answer(Endpoint::Mutate, text, second, options);
     DSW_FUZZ_CHECK(second_patch.is_null(),
@@ -339,14 +339,14 @@ json check_both_endpoints(std::string_view input) {
   lenient.unknown_properties = Enforcement::Warn;
   lenient.view_type_change = Enforcement::Warn;
 
-  Outcome m = serve(Endpoint::Mutate, input, strict);
+  Outcome m = answer_review(Endpoint::Mutate, input, strict);
   json patched = check_answer(Endpoint::Mutate, input, m, strict);
-  Outcome v = serve(Endpoint::Validate, input, strict);
+  Outcome v = answer_review(Endpoint::Validate, input, strict);
   check_answer(Endpoint::Validate, input, v, strict);
   DSW_FUZZ_CHECK(m.http_status == v.http_status, "both endpoints agree on what is a review");
   if (v.http_status != 200) return patched;
 
-  Outcome vl = serve(Endpoint::Validate, input, lenient);
+  Outcome vl = answer_review(Endpoint::Validate, input, lenient);
   check_answer(Endpoint::Validate, input, vl, lenient);
   const bool strict_allowed = json::parse(v.body)["response"]["allowed"].get<bool>();
   const bool lenient_allowed = json::parse(vl.body)["response"]["allowed"].get<bool>();
@@ -358,9 +358,9 @@ json check_both_endpoints(std::string_view input) {
   // and /mutate, is byte for byte the one of deny.
   Options warn;
   warn.enforcement = Enforcement::Warn;
-  Outcome vw = serve(Endpoint::Validate, input, warn);
+  Outcome vw = answer_review(Endpoint::Validate, input, warn);
   DSW_FUZZ_CHECK(vw.http_status == 200, "warn and deny agree on what is a review");
-  DSW_FUZZ_CHECK(serve(Endpoint::Mutate, input, warn).body == m.body,
+  DSW_FUZZ_CHECK(answer_review(Endpoint::Mutate, input, warn).body == m.body,
                  "/mutate answers the same with --enforcement warn");
   const json denied = json::parse(v.body)["response"];
   if (v.verdict == Verdict::Denied) {
@@ -390,7 +390,7 @@ json check_both_endpoints(std::string_view input) {
   if (strict_allowed && !patched.is_null() && string_member(doc["request"], "operation") == "CREATE") {
     doc["request"]["object"] = patched;
     std::string text = doc.dump();
-    Outcome v2 = serve(Endpoint::Validate, text, strict);
+    Outcome v2 = answer_review(Endpoint::Validate, text, strict);
     check_answer(Endpoint::Validate, text, v2, strict);
     DSW_FUZZ_CHECK(v2.http_status == 200 &&
                        json::parse(v2.body)["response"]["allowed"].get<bool>(),

@@ -41,7 +41,7 @@ bool quotes_input(std::string_view message, std::string_view input);
 // One line of printable ASCII, as a 400 message must be.
 bool printable_ascii_line(std::string_view s);
 
-// Checks the answer `out` that serve(endpoint, input, options) gave for `input`:
+// Checks the answer `out` that answer_review(endpoint, input, options) gave for `input`:
 //  - exactly the answer of handle(decode_review()), which reads the whole document: 400 with
 //    decode_review's message for the bodies it refuses (a short printable line that never
 //    quotes the input), else handle()'s answer byte for byte;

@@ -1,4 +1,4 @@
-// The admission library alone: dsw::serve() on AdmissionReview bytes, i.e. decode (nesting
+// The admission library alone: dsw::answer_review() on AdmissionReview bytes, i.e. decode (nesting
 // guard + parse) + find the traits + validate or default + encode the answer, for reviews of 1,
 // 10, 100 and 1000 components. items/s counts components, so the per-component cost reads
 // directly; the O(N) fit (the "BigO" and "RMS" rows) shows whether the growth is linear.
@@ -19,15 +19,15 @@ void run_serve(benchmark::State& state, dsw::Endpoint endpoint) {
   const std::string body = dsw::bench::make_review(n);
   const dsw::Options options;
   // The benchmark measures the answer a client gets, so check it is the expected one.
-  auto first = dsw::serve(endpoint, body, options);
+  auto first = dsw::answer_review(endpoint, body, options);
   auto expected = endpoint == dsw::Endpoint::Mutate ? dsw::Verdict::Patched : dsw::Verdict::Allowed;
   if (first.http_status != 200 || first.verdict != expected ||
       (endpoint == dsw::Endpoint::Mutate && first.patch_ops != n)) {
-    state.SkipWithError("serve() did not give the expected answer");
+    state.SkipWithError("answer_review() did not give the expected answer");
     return;
   }
   for (auto _ : state) {
-    auto out = dsw::serve(endpoint, body, options);
+    auto out = dsw::answer_review(endpoint, body, options);
     benchmark::DoNotOptimize(out.body.data());
   }
   state.SetComplexityN(state.range(0));
@@ -39,7 +39,7 @@ void run_serve(benchmark::State& state, dsw::Endpoint endpoint) {
 void BM_ServeMutate(benchmark::State& state) { run_serve(state, dsw::Endpoint::Mutate); }
 void BM_ServeValidate(benchmark::State& state) { run_serve(state, dsw::Endpoint::Validate); }
 
-// decode_review() alone: the same reader as serve()'s (nlohmann's SAX parser), building the
+// decode_review() alone: the same reader as answer_review()'s (nlohmann's SAX parser), building the
 // whole document instead of what the admission logic reads; the difference is what the pruning
 // saves.
 void BM_Decode(benchmark::State& state) {

@@ -1,9 +1,9 @@
-// What the admission logic reads of an AdmissionReview: dsw::serve() builds only these parts
+// What the admission logic reads of an AdmissionReview: dsw::answer_review() builds only these parts
 // of a review (review_reader.cpp); everything else is parsed, so the body must still be valid
 // JSON, but not built. Building the whole document was most of the library's time per review.
 //
 // Code that reads another field of the review must add its path here, or it finds the field
-// absent. The fuzzing invariant that serve() answers exactly as handle(decode_review()), which
+// absent. The fuzzing invariant that answer_review() answers exactly as handle(decode_review()), which
 // reads the whole document, catches a missing line.
 #include <string>
 #include <string_view>

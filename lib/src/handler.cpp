@@ -1,7 +1,10 @@
 #include "dsw/handler.h"
 
+#include <exception>
+
 #include "dsw/admission.h"
 #include "dsw/tables.h"
+#include "handler_internal.h"
 #include "review_internal.h"
 
 namespace dsw {
@@ -10,91 +13,95 @@ using nlohmann::json;
 
 std::string_view to_string(Endpoint e) { return e == Endpoint::Mutate ? "mutate" : "validate"; }
 
-std::string_view to_string(Verdict v) {
-  switch (v) {
-    case Verdict::Allowed: return "allowed";
-    case Verdict::Denied: return "denied";
-    case Verdict::Warned: return "warned";
-    case Verdict::Patched: return "patched";
-    case Verdict::Error: return "error";
-  }
-  return "error";
-}
-
 namespace {
 
-std::string object_name(const Request& r) {
+// The reviewed object as a decision and the log name it, computed once per review.
+struct Subject {
+  ObjectKind kind;
+  std::string name;  // metadata.name of the object, else request.name
+};
+
+Subject subject_of(const Request& r) {
+  Subject s{object_kind(r.kind), r.name};
   if (r.object.is_object()) {
     auto md = r.object.find("metadata");
     if (md != r.object.end() && md->is_object()) {
       auto n = md->find("name");
       if (n != md->end() && n->is_string() && !n->get_ref<const std::string&>().empty())
-        return n->get<std::string>();
+        s.name = n->get<std::string>();
     }
   }
-  return r.name;
+  return s;
+}
+
+const json* old_object_of(const Request& request) {
+  return request.operation == "UPDATE" && request.old_object.is_object() ? &request.old_object
+                                                                         : nullptr;
 }
 
 // An ACK Table or a kro DynamoDBTable on CREATE or UPDATE: validated, never defaulted.
-Response handle_table(Endpoint endpoint, ObjectKind kind, const Request& request,
+Response handle_table(Endpoint endpoint, const Subject& subject, const Request& request,
                       const Options& options) {
   if (endpoint == Endpoint::Mutate) return Response::Allowed();
-  const bool ack = kind == ObjectKind::AckTable;
+  const bool ack = subject.kind == ObjectKind::AckTable;
   if (!request.object.is_object()) {
-    return Response::Errored(400, "request.object must be a " + std::string(to_string(kind)) +
-                                      " object for " + request.operation);
+    return Response::Errored(400, "request.object must be a " +
+                                      std::string(to_string(subject.kind)) + " object for " +
+                                      request.operation);
   }
-  const json* old = request.operation == "UPDATE" && request.old_object.is_object()
-                        ? &request.old_object
-                        : nullptr;
+  const json* old = old_object_of(request);
   auto findings = ack ? tables::validate_ack_table(request.object, old, options)
                       : tables::validate_kro_table(request.object, old, options);
   Response r = findings.errors.empty()
                    ? Response::Allowed()
                    : Response::Invalid(std::string(ack ? tables::kAckGroup : tables::kKroGroup),
-                                       std::string(to_string(kind)), object_name(request),
+                                       std::string(to_string(subject.kind)), subject.name,
                                        std::move(findings.errors));
   r.with_warnings(std::move(findings.warnings));
   return r;
 }
 
-Response decide(Endpoint endpoint, const Request& request, const Options& options) {
-  const ObjectKind kind = object_kind(request.kind);
-  if (kind == ObjectKind::Other) return Response::Allowed();
+Response decide(Endpoint endpoint, const Subject& subject, const Request& request,
+                const Options& options) {
+  if (subject.kind == ObjectKind::Other) return Response::Allowed();
   if (request.operation != "CREATE" && request.operation != "UPDATE") return Response::Allowed();
-  if (kind != ObjectKind::Application) return handle_table(endpoint, kind, request, options);
+  if (subject.kind != ObjectKind::Application)
+    return handle_table(endpoint, subject, request, options);
   if (!request.object.is_object()) {
     return Response::Errored(400, "request.object must be an Application object for " +
                                       request.operation);
   }
   if (endpoint == Endpoint::Mutate) return Response::Patched(default_application(request.object));
 
-  const json* old = request.operation == "UPDATE" && request.old_object.is_object()
-                        ? &request.old_object
-                        : nullptr;
-  auto findings = validate_application(request.object, old, options);
+  auto findings = validate_application(request.object, old_object_of(request), options);
   Response r = findings.errors.empty()
                    ? Response::Allowed()
-                   : Response::Invalid("core.oam.dev", "Application", object_name(request),
+                   : Response::Invalid("core.oam.dev", "Application", subject.name,
                                        std::move(findings.errors));
   r.with_warnings(std::move(findings.warnings));
+  return r;
+}
+
+Response enforce(Endpoint endpoint, Response r, const Options& options) {
+  if (endpoint == Endpoint::Validate && options.enforcement == Enforcement::Warn)
+    return Response::Warned(std::move(r));
   return r;
 }
 
 }  // namespace
 
 Response handle(Endpoint endpoint, const Request& request, const Options& options) {
-  Response r = decide(endpoint, request, options);
-  if (endpoint == Endpoint::Validate && options.enforcement == Enforcement::Warn)
-    return Response::Warned(std::move(r));
-  return r;
+  return enforce(endpoint, decide(endpoint, subject_of(request), request, options), options);
 }
 
-Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) {
+namespace detail {
+
+Outcome answer_review(Endpoint endpoint, std::string_view body, const Options& options,
+                      HandleFunction handle_fn) {
   Outcome out;
   // Only the parts of the review the admission logic reads are built (admission_reads.cpp); the
   // answer is the one handle(decode_review()) gives, which builds the whole document.
-  auto decoded = detail::read_review(body, options, detail::admission_reads());
+  auto decoded = read_review(body, options, admission_reads());
   if (auto* err = std::get_if<DecodeError>(&decoded)) {
     out.http_status = 400;
     out.body = err->message;
@@ -102,28 +109,45 @@ Outcome serve(Endpoint endpoint, std::string_view body, const Options& options) 
     return out;
   }
   const Request& req = std::get<Request>(decoded);
-  Response resp = handle(endpoint, req, options);
-  out.body = resp.encode(req.api_version, req.uid);
-  if (resp.patch()) {
-    out.verdict = Verdict::Patched;
-  } else if (resp.warned()) {
-    out.verdict = Verdict::Warned;
-  } else if (resp.allowed()) {
-    out.verdict = Verdict::Allowed;
-  } else {
-    out.verdict = resp.status() && resp.status()->code == 422 ? Verdict::Denied : Verdict::Error;
-  }
-  out.patch_ops = resp.patch_ops();
-  out.warnings = resp.warnings().size();
+  const Subject subject = subject_of(req);
   out.uid = req.uid;
   out.api_version = req.api_version;
   out.kind = req.kind.group.empty() ? req.kind.kind : req.kind.kind + "." + req.kind.group;
-  out.object_kind = object_kind(req.kind);
+  out.object_kind = subject.kind;
   out.namespace_ = req.namespace_;
-  out.name = req.name.empty() ? object_name(req) : req.name;
+  out.name = req.name.empty() ? subject.name : req.name;
   out.operation = req.operation;
   out.dry_run = req.dry_run;
+  try {
+    Response resp = handle_fn ? handle_fn(endpoint, req, options)
+                              : enforce(endpoint, decide(endpoint, subject, req, options), options);
+    out.body = resp.encode(req.api_version, req.uid);
+    out.verdict = resp.verdict();
+    out.patch_ops = resp.patch_ops();
+    out.warnings = resp.warnings().size();
+  } catch (const std::exception& e) {
+    out.internal_error = e.what();
+  } catch (...) {
+    out.internal_error = "unknown exception";
+  }
+  if (!out.internal_error.empty()) {
+    out.body = Response::Errored(500, std::string(kInternalErrorMessage))
+                   .encode(req.api_version, req.uid);
+    out.verdict = Verdict::Error;
+    out.patch_ops = 0;
+    out.warnings = 0;
+  }
   return out;
+}
+
+}  // namespace detail
+
+Outcome answer_review(Endpoint endpoint, std::string_view body, const Options& options) {
+  return detail::answer_review(endpoint, body, options, nullptr);
+}
+
+std::string internal_error_review() {
+  return Response::Errored(500, std::string(kInternalErrorMessage)).encode("admission.k8s.io/v1", "");
 }
 
 }  // namespace dsw

@@ -6,11 +6,23 @@
 
 namespace dsw {
 
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::Allowed: return "allowed";
+    case Verdict::Denied: return "denied";
+    case Verdict::Warned: return "warned";
+    case Verdict::Patched: return "patched";
+    case Verdict::Error: return "error";
+  }
+  return "error";
+}
+
 Response Response::Allowed() { return Response(); }
 
 Response Response::Denied(std::string message) {
   Response r;
   r.allowed_ = false;
+  r.verdict_ = Verdict::Denied;
   if (message.empty()) message = "denied by the dynamodb-streams-webhook";
   r.status_ = Status{403, "Forbidden", std::move(message), std::nullopt};
   return r;
@@ -32,6 +44,7 @@ Response Response::Invalid(std::string group, std::string kind, std::string name
   if (!seen.empty()) message += ": " + (seen.size() == 1 ? agg : "[" + agg + "]");
   Response r;
   r.allowed_ = false;
+  r.verdict_ = Verdict::Denied;
   r.status_ = Status{422, "Invalid", std::move(message),
                      Status::Details{std::move(group), std::move(kind), std::move(name),
                                      std::move(errors)}};
@@ -41,6 +54,7 @@ Response Response::Invalid(std::string group, std::string kind, std::string name
 Response Response::Errored(int code, std::string message) {
   Response r;
   r.allowed_ = false;
+  r.verdict_ = Verdict::Error;
   if (message.empty()) message = "the webhook could not handle the request";
   r.status_ = Status{code, code >= 500 ? "InternalError" : "BadRequest", std::move(message),
                      std::nullopt};
@@ -52,6 +66,7 @@ Response Response::Patched(const Patch& patch) {
   if (!patch.empty()) {
     r.patch_ = patch.to_json();
     r.patch_ops_ = patch.size();
+    r.verdict_ = Verdict::Patched;
   }
   return r;
 }
@@ -72,7 +87,7 @@ Response Response::Warned(Response denial) {
   cap_warnings(warnings);
   Response r;
   r.warnings_ = std::move(warnings);
-  r.warned_ = true;
+  r.verdict_ = Verdict::Warned;
   return r;
 }
 

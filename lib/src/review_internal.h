@@ -1,4 +1,4 @@
-// The steps of reading an AdmissionReview, shared by decode_review() and dsw::serve()
+// The steps of reading an AdmissionReview, shared by decode_review() and dsw::answer_review()
 // (internal header).
 #pragma once
 
@@ -28,7 +28,7 @@ DecodeResult request_from_document(nlohmann::json doc);
 // request.object and request.oldObject hold only what is kept.
 DecodeResult read_review(std::string_view body, const Options& options, const KeepPaths& keep);
 
-// The parts of a review the admission logic reads (admission_reads.cpp): what dsw::serve()
+// The parts of a review the admission logic reads (admission_reads.cpp): what dsw::answer_review()
 // reads with read_review().
 const KeepPaths& admission_reads();
 

@@ -1,6 +1,6 @@
 // The reader of AdmissionReviews: nlohmann's SAX parser, with a handler that builds an nlohmann
 // document of only the values on the KeepPaths it is given. decode_review() keeps everything;
-// dsw::serve() keeps what the admission logic reads (admission_reads.cpp), which skips most of
+// dsw::answer_review() keeps what the admission logic reads (admission_reads.cpp), which skips most of
 // a review (userInfo, component properties, ...) and most of the cost of building it.
 //
 // The lexer is the one json::parse() uses, so a body is refused exactly as the DOM parser

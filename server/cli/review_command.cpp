@@ -36,7 +36,7 @@ int review(const std::vector<std::string>& args) {
     std::cerr << "review: " << *err << "\n";
     return 2;
   }
-  Outcome out = serve(*endpoint, body, options);
+  Outcome out = answer_review(*endpoint, body, options);
   if (out.http_status != 200) {
     std::cerr << "review: HTTP " << out.http_status << ": " << out.body << "\n";
     return 1;

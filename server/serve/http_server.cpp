@@ -8,8 +8,11 @@
 #include <cstring>
 #include <exception>
 
-#include "serve/connections.h"
+#include "serve/connection_state.h"
+#include "serve/head_guard.h"
+#include "serve/linger.h"
 #include "serve/logging.h"
+#include "serve/open_connections.h"
 #include "serve/request_checks.h"
 #include "serve/task_queue.h"
 
@@ -17,25 +20,8 @@ namespace dsw::server {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 const std::string kPlain = "text/plain; charset=utf-8";
 const std::string kJson = "application/json";
-
-// The request this thread is handling. cpp-httplib runs every hook of one request (expect,
-// pre-routing, handler, error handler, logger) on the connection's thread.
-struct RequestState {
-  bool active = false;  // our hooks have seen the request's line and headers
-  Clock::time_point start;
-  Route route = Route::Unknown;
-  bool answered = false;     // the admission function produced an outcome
-  bool refused = false;      // refused from its line and headers (refuse())
-  bool failed = false;       // a handler threw (answered 500)
-  bool close_after = false;  // bytes of the request are left unread: close after the answer
-  Outcome outcome;           // without its body
-  std::string reason;        // why it was refused, for the log
-};
-thread_local RequestState t_req;
 
 Endpoint endpoint_of(Route r) { return r == Route::Validate ? Endpoint::Validate : Endpoint::Mutate; }
 
@@ -59,6 +45,16 @@ void guarded(const char* hook, F&& f) {
   }
 }
 
+std::string reason_of(const std::exception_ptr& ep) {
+  try {
+    if (ep) std::rethrow_exception(ep);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+  }
+  return "unknown exception";
+}
+
 }  // namespace
 
 class WebhookServer::Impl {
@@ -74,7 +70,7 @@ class WebhookServer::Impl {
   std::optional<std::string> bind() {
     std::string tls_error;
     svr_ = std::make_unique<Listener>([this, &tls_error](SSL_CTX& ctx) {
-      Connections::install(ctx, &conns_);
+      head_guard::install(ctx, &open_);
       return certs_.configure(ctx, tls_error);
     });
     if (!svr_->is_valid()) return tls_error.empty() ? "cannot set up TLS" : tls_error;
@@ -98,9 +94,9 @@ class WebhookServer::Impl {
     return std::nullopt;
   }
 
-  bool serve() {
+  bool run() {
     owner_.listening_.store(true);
-    bool ok = svr_->listen_after_bind();
+    bool ok = svr_->listen_after_bind();  // returns after the task queue's shutdown()
     owner_.listening_.store(false);
     return ok || stopping_.load();
   }
@@ -108,11 +104,11 @@ class WebhookServer::Impl {
   void stop() {
     stopping_.store(true);
     if (svr_) svr_->stop();
-    std::size_t n = conns_.close_idle();
+    std::size_t n = open_.close_idle();
     logging::info("stopped accepting; closed idle connections", {{"closed", n}});
   }
 
-  std::size_t open_connections() const { return conns_.size(); }
+  std::size_t open_connections() const { return open_.size(); }
 
  private:
   void setup() {
@@ -125,11 +121,9 @@ class WebhookServer::Impl {
           limits,
           [this] {
             // The connection is closed; a request cut short never reached the logger.
-            if (t_req.active) {
-              metrics_.in_flight_add(-1);
-              t_req = RequestState{};
-            }
-            conns_.task_done();
+            ConnectionState& c = this_connection();
+            if (c.request.active) metrics_.in_flight_add(-1);
+            c.detach();
           },
           [](const char* what) {
             logging::error("connection task failed", {{"reason", what}});
@@ -152,28 +146,37 @@ class WebhookServer::Impl {
         [this](const httplib::Request& req, httplib::Response& res) -> int {
           int status = 100;
           guarded("expect", [&] {
-            begin(req);
-            if (auto r = refuse_before_body(req, config_.max_request_bytes)) {
-              refuse(req, res, *r);
+            RequestState& r = begin(req);
+            if (auto refusal = refuse_before_body(req, r.route, config_.max_request_bytes)) {
+              refuse(req, res, *refusal);
               // cpp-httplib writes this answer without setting its length.
               res.set_header("Content-Length", std::to_string(res.body.size()));
-              status = r->status;
+              status = refusal->status;
             }
           });
           return status;
         });
+    // Every request passes here once its line and headers are read: its route is decided, what
+    // those alone refuse is answered, the GET endpoints are answered; a review goes on to
+    // cpp-httplib, which reads its body and calls the one POST handler.
     s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       auto handled = httplib::Server::HandlerResponse::Unhandled;
       guarded("pre-routing", [&] {
-        begin(req);
-        if (auto r = refuse_before_body(req, config_.max_request_bytes)) {
-          refuse(req, res, *r);
+        RequestState& r = begin(req);
+        if (auto refusal = refuse_before_body(req, r.route, config_.max_request_bytes)) {
+          refuse(req, res, *refusal);
           handled = httplib::Server::HandlerResponse::Handled;
-        } else if (is_review(t_req.route)) {
+        } else if (is_review(r.route)) {
           plain_answers_only(req);
+        } else {
+          answer_get(r.route, res);
+          handled = httplib::Server::HandlerResponse::Handled;
         }
       });
       return handled;
+    });
+    s.Post("/(?:mutate|validate)", [this](const httplib::Request& req, httplib::Response& res) {
+      admit(req, res);
     });
     // Every answer at or above 400, before it is written. Ours are already decided; one that
     // cpp-httplib makes itself (400 for a request line or header it cannot parse, 414, 416, a
@@ -181,17 +184,17 @@ class WebhookServer::Impl {
     s.set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {
       guarded("error", [&] {
-        bool library_made = !t_req.active || (is_review(t_req.route) && !t_req.refused &&
-                                              !t_req.answered && !t_req.failed);
+        RequestState& r = this_connection().request;
+        bool library_made = !r.active || (is_review(r.route) && !r.refused && !r.answered);
         if (!library_made) return;
-        t_req.close_after = true;
+        r.close_after = true;
         if (req.get_header_value("Connection") != "close") res.set_header("Connection", "close");
-        if (t_req.active) {
+        if (r.active) {
           // A review whose body could not be read (the client stopped sending or went away):
           // cpp-httplib would answer 404.
-          t_req.reason = "request body not read whole";
+          r.reason = "request body not read whole";
           res.status = 400;
-          res.set_content(t_req.reason + "\n", kPlain);
+          res.set_content(r.reason + "\n", kPlain);
           res.set_header("Content-Length", std::to_string(res.body.size()));
         }
       });
@@ -202,72 +205,81 @@ class WebhookServer::Impl {
         if (stopping_.load() && !res.has_header("Connection")) res.set_header("Connection", "close");
       });
     });
-    s.Post("/mutate", [this](const httplib::Request& req, httplib::Response& res) {
-      admit(Endpoint::Mutate, req, res);
-    });
-    s.Post("/validate", [this](const httplib::Request& req, httplib::Response& res) {
-      admit(Endpoint::Validate, req, res);
-    });
-    s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("ok\n", kPlain);
-    });
-    s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-      if (owner_.ready()) {
-        res.set_content("ok\n", kPlain);
-      } else {
-        res.status = 503;
-        res.set_content(owner_.shutting_down_.load() ? "shutting down\n" : "not ready\n", kPlain);
-      }
-    });
-    s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    // An exception escaping a handler: answered 500 with a generic message; the reason is
-    // logged, and the process and the other connections go on.
+    // An exception escaping the review handler: answered as an AdmissionReview denying with code
+    // 500 (the admission function answers its own failures that way with the review's uid; this
+    // is the answer when even it failed). The reason is logged and counted as an error; the
+    // process and the other connections go on.
     s.set_exception_handler(
         [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-          std::string reason = "unknown exception";
-          try {
-            if (ep) std::rethrow_exception(ep);
-          } catch (const std::exception& e) {
-            reason = e.what();
-          } catch (...) {
-          }
-          t_req.reason = "internal error";
-          t_req.failed = true;
-          logging::error("request handler failed", {{"reason", reason}});
-          res.status = 500;
-          res.headers.clear();
-          res.set_content("internal server error\n", kPlain);
+          guarded("exception", [&] {
+            std::string reason = reason_of(ep);
+            RequestState& r = this_connection().request;
+            logging::error("request handler failed", {{"reason", reason}});
+            res.status = is_review(r.route) ? 200 : 500;
+            res.headers.clear();
+            if (is_review(r.route)) {
+              res.set_content(internal_error_review(), kJson);
+              r.outcome = Outcome{};
+              r.outcome.verdict = Verdict::Error;
+              r.answered = true;
+            } else {
+              res.set_content("internal server error\n", kPlain);
+            }
+          });
         });
     s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       guarded("logger", [&] { finish(req, res); });
     });
   }
 
-  // The request's line and headers are read (the first hook to run calls this).
-  void begin(const httplib::Request& req) {
-    if (t_req.active) return;
-    t_req = RequestState{};
-    t_req.active = true;
-    t_req.start = Clock::now();
-    t_req.route = route_of(req.path);
+  // The request's line and headers are read (the first hook to run calls this): its route is
+  // decided here, once.
+  RequestState& begin(const httplib::Request& req) {
+    RequestState& r = this_connection().request;
+    if (r.active) return r;
+    r = RequestState{};
+    r.active = true;
+    r.start = Clock::now();
+    r.route = route_of(req.path);
     metrics_.in_flight_add(1);
-    conns_.request_started();
+    head_guard::request_started();
+    return r;
   }
 
   // Answers a refusal decided before the body; when the request announced a body, that body is
   // never read, so the connection closes after the answer.
-  void refuse(const httplib::Request& req, httplib::Response& res, const Refusal& r) {
-    t_req.reason = r.message;
-    t_req.refused = true;
-    res.status = r.status;
-    if (!r.allow.empty()) res.set_header("Allow", r.allow);
+  static void refuse(const httplib::Request& req, httplib::Response& res, const Refusal& refusal) {
+    RequestState& r = this_connection().request;
+    r.reason = refusal.message;
+    r.refused = true;
+    res.status = refusal.status;
+    if (!refusal.allow.empty()) res.set_header("Allow", refusal.allow);
     if (announces_body(req)) {
-      t_req.close_after = true;
+      r.close_after = true;
       res.set_header("Connection", "close");
     }
-    res.set_content(r.message + "\n", kPlain);
+    res.set_content(refusal.message + "\n", kPlain);
+  }
+
+  void answer_get(Route route, httplib::Response& res) {
+    switch (route) {
+      case Route::Healthz:
+        res.set_content("ok\n", kPlain);
+        break;
+      case Route::Readyz:
+        if (owner_.ready()) {
+          res.set_content("ok\n", kPlain);
+        } else {
+          res.status = 503;
+          res.set_content(owner_.shutting_down_.load() ? "shutting down\n" : "not ready\n", kPlain);
+        }
+        break;
+      case Route::Metrics:
+        res.set_content(metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+        break;
+      default:
+        break;  // refuse_before_body() refused every other route
+    }
   }
 
   // What cpp-httplib would do to an answer on its own, undone for the review endpoints:
@@ -284,48 +296,52 @@ class WebhookServer::Impl {
     mutable_req.ranges.clear();
   }
 
-  void admit(Endpoint endpoint, const httplib::Request& req, httplib::Response& res) {
-    Outcome out = admit_(endpoint, req.body);
+  void admit(const httplib::Request& req, httplib::Response& res) {
+    RequestState& r = this_connection().request;
+    Outcome out = admit_(endpoint_of(r.route), req.body);
     res.status = out.http_status;
     if (out.http_status == 200) {
       res.set_content(out.body, kJson);
     } else {
-      t_req.reason = out.body;
+      r.reason = out.body;
       res.set_content(out.body + "\n", kPlain);
     }
     out.body.clear();
-    t_req.outcome = std::move(out);
-    t_req.answered = true;
+    r.outcome = std::move(out);
+    r.answered = true;
   }
 
   // The answer is written (cpp-httplib's logger hook): count, log, and close when bytes of the
   // request were left unread.
   void finish(const httplib::Request& req, const httplib::Response& res) {
-    bool cut = Connections::current_was_cut();  // no answer reached the client (logged already)
+    ConnectionState& c = this_connection();
+    RequestState& r = c.request;
+    bool cut = c.was_cut();  // no answer reached the client (logged already)
     if (!cut) metrics_.observe_status(res.status);
-    if (!t_req.active) {
-      if (cut) {
-        conns_.request_finished();
-        return;
-      }
+    if (!r.active) {
+      head_guard::request_finished();
+      if (cut) return;
       // Refused by cpp-httplib before any of our hooks ran: a request line or header it could
       // not parse (400), a target over 8 KiB (414), a bad Range (416).
       logging::info("request refused", {{"status", res.status},
                                         {"reason", "malformed request"},
-                                        {"remote", Connections::current_peer()}});
-      conns_.request_finished();
-      Connections::close_current_after_answer();
+                                        {"remote", c.peer}});
+      close_after_answer();
       return;
     }
-    double seconds = std::chrono::duration<double>(Clock::now() - t_req.start).count();
+    double seconds = std::chrono::duration<double>(Clock::now() - r.start).count();
     metrics_.in_flight_add(-1);
-    if (is_review(t_req.route)) {
-      Endpoint endpoint = endpoint_of(t_req.route);
-      bool answered = t_req.answered && res.status == 200;
-      Verdict v = answered ? t_req.outcome.verdict : Verdict::Error;
-      metrics_.observe_review(endpoint, t_req.outcome.object_kind, v, seconds);
-      const Outcome& o = t_req.outcome;
+    if (is_review(r.route)) {
+      Endpoint endpoint = endpoint_of(r.route);
+      bool answered = r.answered && res.status == 200;
+      const Outcome& o = r.outcome;
+      Verdict v = answered ? o.verdict : Verdict::Error;
+      metrics_.observe_review(endpoint, o.object_kind, v, seconds);
       if (answered) {
+        if (!o.internal_error.empty()) {
+          logging::error("review handling failed; answered with code 500",
+                         {{"uid", o.uid}, {"reason", o.internal_error}});
+        }
         logging::info("review", {{"uid", o.uid},
                                  {"kind", o.kind},
                                  {"namespace", o.namespace_},
@@ -343,21 +359,21 @@ class WebhookServer::Impl {
         logging::info("request refused", {{"endpoint", to_string(endpoint)},
                                           {"method", req.method},
                                           {"status", res.status},
-                                          {"reason", t_req.reason},
-                                          {"remote", Connections::current_peer()},
+                                          {"reason", r.reason},
+                                          {"remote", c.peer},
                                           {"duration_ms", seconds * 1000}});
       }
     } else if (logging::enabled(logging::Level::Debug)) {
       logging::debug("request", {{"method", req.method},
                                  {"path", req.path},
                                  {"status", res.status},
-                                 {"remote", Connections::current_peer()},
+                                 {"remote", c.peer},
                                  {"duration_ms", seconds * 1000}});
     }
-    bool close = t_req.close_after;
-    t_req = RequestState{};
-    conns_.request_finished();
-    if (close) Connections::close_current_after_answer();
+    bool close = r.close_after;
+    r = RequestState{};
+    head_guard::request_finished();
+    if (close) close_after_answer();
   }
 
   WebhookServer& owner_;
@@ -365,7 +381,7 @@ class WebhookServer::Impl {
   CertStore& certs_;
   Metrics& metrics_;
   AdmitFunction admit_;
-  Connections conns_;
+  OpenConnections open_;
   std::unique_ptr<Listener> svr_;
   std::atomic<bool> stopping_{false};
 };
@@ -377,7 +393,7 @@ WebhookServer::WebhookServer(ServerConfig config, CertStore& certs, Metrics& met
 WebhookServer::~WebhookServer() = default;
 
 std::optional<std::string> WebhookServer::bind() { return impl_->bind(); }
-bool WebhookServer::serve() { return impl_->serve(); }
+bool WebhookServer::run() { return impl_->run(); }
 void WebhookServer::stop() { impl_->stop(); }
 std::size_t WebhookServer::open_connections() const { return impl_->open_connections(); }
 

@@ -88,11 +88,10 @@ bool is_json_media_type(std::string_view content_type) {
 
 bool announces_body(const httplib::Request& req) { return announces_body(facts_of(req.headers)); }
 
-std::optional<Refusal> refuse_before_body(const httplib::Request& req,
+std::optional<Refusal> refuse_before_body(const httplib::Request& req, Route route,
                                           std::size_t max_body_bytes) {
   HeaderFacts f = facts_of(req.headers);
   if (f.control_in_a_value) return Refusal{400, "a header value holds a control character", ""};
-  Route route = route_of(req.path);
   if (is_review(route)) {
     if (req.method != "POST") return Refusal{405, "method not allowed: use POST", "POST"};
     if (f.transfer_encoding > 0) {

@@ -36,8 +36,9 @@ bool is_json_media_type(std::string_view content_type);
 // Whether the request announces a body (any Transfer-Encoding, or a Content-Length other than 0).
 bool announces_body(const httplib::Request& req);
 
-// The refusal of a request from its line and headers, or nothing when its body may be read.
-std::optional<Refusal> refuse_before_body(const httplib::Request& req,
+// The refusal of a request for `route` (route_of its path) from its line and headers, or nothing
+// when it may go on (a review's body may be read; a GET endpoint may be answered).
+std::optional<Refusal> refuse_before_body(const httplib::Request& req, Route route,
                                           std::size_t max_body_bytes);
 
 }  // namespace dsw::server

@@ -184,7 +184,7 @@ int serve(const std::vector<std::string>& args) {
 
   server::WebhookServer srv(config, certs, *metrics,
                             [options](Endpoint endpoint, std::string_view body) {
-                              return dsw::serve(endpoint, body, options);
+                              return dsw::answer_review(endpoint, body, options);
                             });
   if (auto err = srv.bind()) {
     logging::shutdown();
@@ -193,15 +193,16 @@ int serve(const std::vector<std::string>& args) {
   }
   certs.start_watching(std::chrono::seconds(2));
 
-  auto state = std::make_shared<ShutdownState>();
-  // The signal thread runs the shutdown sequence; it is detached and only touches `state`
-  // (shared) and `srv`, which outlives it unless the process is exiting anyway.
-  std::thread([state, sigs, &srv, shutdown_delay, shutdown_timeout] {
+  // The signal thread runs the shutdown sequence. It is joined before serve returns: when
+  // serve() ends without a signal (the listener failed), it is woken with a SIGTERM of its own
+  // and, finding `served` set, returns at once.
+  ShutdownState state;
+  std::thread signals([&state, sigs, &srv, shutdown_delay, shutdown_timeout] {
     int sig = 0;
     if (sigwait(&sigs, &sig) != 0) return;
     {
-      std::lock_guard<std::mutex> lock(state->mu);
-      if (state->served) return;
+      std::lock_guard<std::mutex> lock(state.mu);
+      if (state.served) return;
     }
     auto t0 = std::chrono::steady_clock::now();
     srv.begin_shutdown();
@@ -215,20 +216,22 @@ int serve(const std::vector<std::string>& args) {
     if (left.count() > 0) {
       ts.tv_sec = static_cast<time_t>(left.count());
       ts.tv_nsec = static_cast<long>((left.count() - std::floor(left.count())) * 1e9);
-      if (sigtimedwait(&sigs, nullptr, &ts) > 0)
-        logging::info("second signal: skipping the rest of the shutdown delay");
+      if (sigtimedwait(&sigs, nullptr, &ts) > 0) {
+        std::lock_guard<std::mutex> lock(state.mu);
+        if (!state.served) logging::info("second signal: skipping the rest of the shutdown delay");
+      }
     }
     srv.stop();
     auto deadline = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                              std::chrono::duration<double>(shutdown_timeout));
-    std::unique_lock<std::mutex> lock(state->mu);
-    if (!state->cv.wait_until(lock, deadline, [&] { return state->served; })) {
+    std::unique_lock<std::mutex> lock(state.mu);
+    if (!state.cv.wait_until(lock, deadline, [&] { return state.served; })) {
       logging::error("shutdown timeout: exiting with requests still open",
                      {{"open_connections", srv.open_connections()}});
       logging::shutdown();
       std::_Exit(1);
     }
-  }).detach();
+  });
 
   auto pair = certs.current();
   logging::info("serving", {{"version", DSW_VERSION},
@@ -240,13 +243,15 @@ int serve(const std::vector<std::string>& args) {
                             {"max_request_bytes", config.max_request_bytes},
                             {"enforcement", std::string(to_string(options.enforcement))}});
   pair.reset();
-  bool ok = srv.serve();
+  bool ok = srv.run();
   certs.stop_watching();
   {
-    std::lock_guard<std::mutex> lock(state->mu);
-    state->served = true;
+    std::lock_guard<std::mutex> lock(state.mu);
+    state.served = true;
   }
-  state->cv.notify_all();
+  state.cv.notify_all();
+  pthread_kill(signals.native_handle(), SIGTERM);  // blocked everywhere: only sigwait sees it
+  signals.join();
   if (!ok) {
     logging::error("listener failed", {});
     logging::shutdown();

@@ -1,5 +1,8 @@
 // The task queue cpp-httplib runs connections on: a thread per waiting connection, made on demand
-// up to a cap and reaped after a minute of idleness.
+// up to a cap, reaped after a minute of idleness, and joined: every thread the queue starts is
+// joined by the queue (a reaped one by the next enqueue or by shutdown()), so that when
+// shutdown() returns no thread of it is left running, not even its thread-exit destructors
+// (OpenSSL's per-thread state among them, which must not race the process's exit).
 //
 // cpp-httplib 0.11.4 keeps a connection on one pool thread from accept to close, idle keep-alive
 // time included. Its own ThreadPool has a fixed number of threads, so once that many keep-alive
@@ -16,8 +19,10 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <memory>
+#include <list>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 namespace dsw::server {
 
@@ -36,15 +41,29 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   ~ElasticTaskQueue() override;
 
   void enqueue(std::function<void()> fn) override;
-  // Lets every queued and running task finish, then ends every thread.
+  // Lets every queued and running task finish, then ends and joins every thread.
   void shutdown() override;
 
+  // Threads running (reaped ones not yet joined are not counted).
   std::size_t threads() const;
 
  private:
-  struct State;
+  using Worker = std::list<std::thread>::iterator;
   void spawn_locked();
-  std::shared_ptr<State> s_;
+  void run(Worker self);
+  // Joins the threads that have ended; called without the lock held.
+  void join_ended();
+
+  Limits limits_;
+  std::function<void()> after_task_;
+  std::function<void(const char*)> on_exception_;
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::list<std::thread> running_;  // one per thread whose loop has not ended
+  std::vector<std::thread> ended_;  // moved here by the thread itself as its loop ends
+  std::size_t idle_ = 0;
+  bool stopping_ = false;
 };
 
 }  // namespace dsw::server

@@ -1,6 +1,8 @@
 // The admission protocol end to end through dsw::serve: bytes in, bytes out.
+#include <stdexcept>
 #include <thread>
 
+#include "handler_internal.h"
 #include "test_support.h"
 
 using namespace dsw;
@@ -162,7 +164,7 @@ TEST_CASE("a CREATE without an object is an error answer, not a crash") {
 
 TEST_CASE("bodies that are not AdmissionReviews are HTTP 400 with a distinct message") {
   auto status_of = [](const std::string& body) {
-    Outcome o = serve(Endpoint::Validate, body, Options{});
+    Outcome o = answer_review(Endpoint::Validate, body, Options{});
     CHECK(o.verdict == Verdict::Error);
     return std::make_pair(o.http_status, o.body);
   };
@@ -193,18 +195,18 @@ TEST_CASE("found by fuzzing: JSON the parser would mishandle is HTTP 400, not a 
       std::string body = good;
       body.insert(body.find("\"region\""), "\"big\":" + n + ",");
       for (Endpoint e : {Endpoint::Mutate, Endpoint::Validate}) {
-        Outcome o = serve(e, body, Options{});
+        Outcome o = answer_review(e, body, Options{});
         CHECK(o.http_status == 400);
         CHECK(o.body == "request body is not valid JSON (a number is out of range)");
       }
     }
   }
   SUBCASE("a NUL byte, after which nlohmann would silently stop reading") {
-    Outcome o = serve(Endpoint::Mutate, good + std::string("\0{\"trailing\": garbage", 21), Options{});
+    Outcome o = answer_review(Endpoint::Mutate, good + std::string("\0{\"trailing\": garbage", 21), Options{});
     CHECK(o.http_status == 400);
     CHECK(o.body == "request body is not valid JSON (error at byte " +
                         std::to_string(good.size() + 1) + ")");
-    CHECK(serve(Endpoint::Validate, std::string("5\0\0{}", 5), Options{}).http_status == 400);
+    CHECK(answer_review(Endpoint::Validate, std::string("5\0\0{}", 5), Options{}).http_status == 400);
   }
   SUBCASE("a raw control byte 0x1A-0x1F in a string (an earlier reader's vectorised scanner missed them)") {
     // At every alignment, in a string the reader skips (userInfo) and in one it keeps.
@@ -218,7 +220,7 @@ TEST_CASE("found by fuzzing: JSON the parser would mishandle is HTTP 400, not a 
         target = std::string(40, 'a') + "\x1b" + "b";  // dump() would escape a real one
         std::string body = rev.dump();
         body.replace(body.find("\\u001b"), 6, "\x1b");
-        Outcome o = serve(Endpoint::Validate, body, Options{});
+        Outcome o = answer_review(Endpoint::Validate, body, Options{});
         CHECK(o.http_status == 400);
         CHECK(o.body.rfind("request body is not valid JSON (error at byte ", 0) == 0);
       }
@@ -235,7 +237,7 @@ TEST_CASE("found by fuzzing: bodies of every length are read within their buffer
     rev["request"]["object"]["metadata"]["annotations"]["pad"] = std::string(pad, 'x');
     const std::string body = rev.dump();
     Outcome o;
-    std::thread([&] { o = serve(Endpoint::Mutate, body, Options{}); }).join();
+    std::thread([&] { o = answer_review(Endpoint::Mutate, body, Options{}); }).join();
     CHECK(o.http_status == 200);
     CHECK(o.verdict == Verdict::Patched);
   }
@@ -243,7 +245,7 @@ TEST_CASE("found by fuzzing: bodies of every length are read within their buffer
 
 TEST_CASE("deep nesting is refused before a document is built") {
   std::string deep(1'500'000, '[');
-  Outcome o = serve(Endpoint::Mutate, deep, Options{});
+  Outcome o = answer_review(Endpoint::Mutate, deep, Options{});
   CHECK(o.http_status == 400);
   CHECK(o.body == "request body nests JSON deeper than 512 levels");
   SUBCASE("inside trait properties of a real review") {
@@ -253,7 +255,7 @@ TEST_CASE("deep nesting is refused before a document is built") {
     auto at = body.find("\"type\":\"dynamodb-streams-kro\"");
     REQUIRE(at != std::string::npos);
     body.insert(at, "\"properties\":{\"x\":" + nest + "},");
-    CHECK(serve(Endpoint::Validate, body, Options{}).http_status == 400);
+    CHECK(answer_review(Endpoint::Validate, body, Options{}).http_status == 400);
   }
   SUBCASE("nesting within the limit is fine, brackets in strings do not count") {
     json app = basic_app();
@@ -261,13 +263,13 @@ TEST_CASE("deep nesting is refused before a document is built") {
     for (int i = 0; i < 400; ++i) deepv = json::array({deepv});
     app["spec"]["components"][0]["properties"]["deep"] = deepv;
     app["spec"]["components"][0]["properties"]["s"] = std::string(5000, '[');
-    CHECK(serve(Endpoint::Validate, review("CREATE", app).dump(), Options{}).http_status == 200);
+    CHECK(answer_review(Endpoint::Validate, review("CREATE", app).dump(), Options{}).http_status == 200);
   }
 }
 
 TEST_CASE("the outcome carries log fields but no object contents") {
   json rev = review("CREATE", basic_app());
-  Outcome o = serve(Endpoint::Mutate, rev.dump(), Options{});
+  Outcome o = answer_review(Endpoint::Mutate, rev.dump(), Options{});
   CHECK(o.verdict == Verdict::Patched);
   CHECK(o.patch_ops == 1);
   CHECK(o.uid == "705ab4f5-6393-11e8-b7cc-42010a800002");
@@ -275,7 +277,7 @@ TEST_CASE("the outcome carries log fields but no object contents") {
   CHECK(o.namespace_ == "team-a");
   CHECK(o.name == "app");
   CHECK(o.operation == "CREATE");
-  Outcome v = serve(Endpoint::Validate, rev.dump(), Options{});
+  Outcome v = answer_review(Endpoint::Validate, rev.dump(), Options{});
   CHECK(v.verdict == Verdict::Allowed);
 }
 
@@ -413,17 +415,17 @@ TEST_CASE("tables: only their group and kind; other kinds stay untouched") {
 }
 
 TEST_CASE("tables: the outcome names the kind for the log line and the metrics") {
-  Outcome o = serve(Endpoint::Validate, ack_review("CREATE", json::object()).dump(), Options{});
+  Outcome o = answer_review(Endpoint::Validate, ack_review("CREATE", json::object()).dump(), Options{});
   CHECK(o.kind == "Table.dynamodb.services.k8s.aws");
   CHECK(o.object_kind == ObjectKind::AckTable);
   CHECK(o.name == "orders");
-  o = serve(Endpoint::Mutate, kro_review("CREATE", json::object()).dump(), Options{});
+  o = answer_review(Endpoint::Mutate, kro_review("CREATE", json::object()).dump(), Options{});
   CHECK(o.kind == "DynamoDBTable.kro.run");
   CHECK(o.object_kind == ObjectKind::KroTable);
   CHECK(o.verdict == Verdict::Allowed);
-  o = serve(Endpoint::Validate, review("CREATE", basic_app()).dump(), Options{});
+  o = answer_review(Endpoint::Validate, review("CREATE", basic_app()).dump(), Options{});
   CHECK(o.object_kind == ObjectKind::Application);
-  o = serve(Endpoint::Validate, "not json", Options{});
+  o = answer_review(Endpoint::Validate, "not json", Options{});
   CHECK(o.object_kind == ObjectKind::Other);
   CHECK(to_string(ObjectKind::Application) == "Application");
   CHECK(to_string(ObjectKind::AckTable) == "Table");
@@ -431,13 +433,13 @@ TEST_CASE("tables: the outcome names the kind for the log line and the metrics")
   CHECK(to_string(ObjectKind::Other) == "other");
 }
 
-TEST_CASE("tables: serve() reads every field the rules need (the hot-path reader keeps them)") {
+TEST_CASE("tables: answer_review() reads every field the rules need (the hot-path reader keeps them)") {
   json spec = {{"tableName", "orders"},
                {"attributeDefinitions", json::array({{{"attributeName", "id"}}})},
                {"streamSpecification", {{"streamEnabled", true}}},
                {"tableReplicas", json::array({{{"regionName", "us-west-2"}}})}};
   json rev = ack_review("CREATE", spec);
-  Outcome o = serve(Endpoint::Validate, rev.dump(), Options{});
+  Outcome o = answer_review(Endpoint::Validate, rev.dump(), Options{});
   auto decoded = decode_review(rev.dump(), Options{});
   REQUIRE(std::holds_alternative<Request>(decoded));
   const Request& req = std::get<Request>(decoded);
@@ -445,7 +447,7 @@ TEST_CASE("tables: serve() reads every field the rules need (the hot-path reader
   CHECK(json::parse(o.body)["response"]["status"]["details"]["causes"].size() == 2);
   json krev = kro_review("UPDATE", {{"streamEnabled", true}, {"streamViewType", "KEYS_ONLY"}},
                          {{"streamEnabled", true}, {"streamViewType", "NEW_IMAGE"}});
-  o = serve(Endpoint::Validate, krev.dump(), Options{});
+  o = answer_review(Endpoint::Validate, krev.dump(), Options{});
   CHECK(o.verdict == Verdict::Denied);
 }
 
@@ -464,7 +466,7 @@ TEST_CASE("enforcement warn: /validate allows what it would deny, warning with t
   for (const auto& w : denied["warnings"]) want.push_back(w.get<std::string>());
   REQUIRE(want.size() == 3);
 
-  Outcome o = serve(Endpoint::Validate, rev.dump(), warn);
+  Outcome o = answer_review(Endpoint::Validate, rev.dump(), warn);
   CHECK(o.http_status == 200);
   CHECK(o.verdict == Verdict::Warned);
   CHECK(o.warnings == 3);
@@ -476,39 +478,39 @@ TEST_CASE("enforcement warn: /validate allows what it would deny, warning with t
   CHECK(to_string(Verdict::Warned) == "warned");
 
   // /mutate answers byte for byte the same in both modes.
-  CHECK(serve(Endpoint::Mutate, rev.dump(), warn).body == serve(Endpoint::Mutate, rev.dump(), {}).body);
-  CHECK(serve(Endpoint::Mutate, rev.dump(), warn).verdict ==
-        serve(Endpoint::Mutate, rev.dump(), {}).verdict);
+  CHECK(answer_review(Endpoint::Mutate, rev.dump(), warn).body == answer_review(Endpoint::Mutate, rev.dump(), {}).body);
+  CHECK(answer_review(Endpoint::Mutate, rev.dump(), warn).verdict ==
+        answer_review(Endpoint::Mutate, rev.dump(), {}).verdict);
 
   // A valid object: the same answer as in deny mode, verdict allowed, not warned.
   json ok = review("CREATE", basic_app());
-  Outcome v = serve(Endpoint::Validate, ok.dump(), warn);
+  Outcome v = answer_review(Endpoint::Validate, ok.dump(), warn);
   CHECK(v.verdict == Verdict::Allowed);
-  CHECK(v.body == serve(Endpoint::Validate, ok.dump(), {}).body);
+  CHECK(v.body == answer_review(Endpoint::Validate, ok.dump(), {}).body);
 }
 
 TEST_CASE("enforcement warn: the table guards warn too; malformed requests are still errors") {
   Options warn;
   warn.enforcement = Enforcement::Warn;
   json spec = {{"streamSpecification", {{"streamEnabled", true}, {"streamViewType", "NEW"}}}};
-  Outcome o = serve(Endpoint::Validate, ack_review("CREATE", spec).dump(), warn);
+  Outcome o = answer_review(Endpoint::Validate, ack_review("CREATE", spec).dump(), warn);
   CHECK(o.verdict == Verdict::Warned);
   json r = json::parse(o.body)["response"];
   CHECK(r["allowed"] == true);
   CHECK(r["warnings"] == json::array({"spec.streamSpecification.streamViewType: Unsupported value: "
                                       "\"NEW\": supported values: \"KEYS_ONLY\", \"NEW_IMAGE\", "
                                       "\"OLD_IMAGE\", \"NEW_AND_OLD_IMAGES\""}));
-  o = serve(Endpoint::Validate, kro_review("CREATE", {{"streamEnabled", true}}).dump(), warn);
+  o = answer_review(Endpoint::Validate, kro_review("CREATE", {{"streamEnabled", true}}).dump(), warn);
   CHECK(o.verdict == Verdict::Warned);
 
-  Outcome bad = serve(Endpoint::Validate, "not json", warn);
+  Outcome bad = answer_review(Endpoint::Validate, "not json", warn);
   CHECK(bad.http_status == 400);
   CHECK(bad.verdict == Verdict::Error);
   json no_object = review("CREATE", nullptr);
-  Outcome e = serve(Endpoint::Validate, no_object.dump(), warn);
+  Outcome e = answer_review(Endpoint::Validate, no_object.dump(), warn);
   CHECK(e.verdict == Verdict::Error);
   CHECK(json::parse(e.body)["response"]["allowed"] == false);
-  CHECK(e.body == serve(Endpoint::Validate, no_object.dump(), {}).body);
+  CHECK(e.body == answer_review(Endpoint::Validate, no_object.dump(), {}).body);
 }
 
 TEST_CASE("enforcement warn: more than 20 errors give 19 and a count of the rest") {
@@ -525,4 +527,34 @@ TEST_CASE("enforcement warn: more than 20 errors give 19 and a count of the rest
   REQUIRE(all.size() == 30);
   for (std::size_t i = 0; i < 19; ++i) CHECK(r["warnings"][i] == all[i]);
   CHECK(r["warnings"][19] == "... and 11 more warnings");
+}
+
+TEST_CASE("an exception while handling is an AdmissionReview denying with code 500, uid echoed") {
+  auto throwing = [](Endpoint, const Request&, const Options&) -> Response {
+    throw std::runtime_error("rule table corrupt");
+  };
+  for (const char* version : {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"}) {
+    CAPTURE(version);
+    json rev = review("CREATE", basic_app(), nullptr, version);
+    Outcome o = detail::answer_review(Endpoint::Validate, rev.dump(), Options{}, throwing);
+    CHECK(o.http_status == 200);
+    CHECK(o.verdict == Verdict::Error);
+    CHECK(o.internal_error == "rule table corrupt");
+    CHECK(o.uid == rev["request"]["uid"]);
+    CHECK(o.object_kind == ObjectKind::Application);
+    json answer = json::parse(o.body);
+    CHECK(answer["apiVersion"] == version);
+    CHECK(answer["response"]["uid"] == rev["request"]["uid"]);
+    CHECK(answer["response"]["allowed"] == false);
+    CHECK(answer["response"]["status"]["code"] == 500);
+    CHECK(answer["response"]["status"]["reason"] == "InternalError");
+    CHECK(answer["response"]["status"]["message"] == std::string(kInternalErrorMessage));
+    CHECK(o.body.find("rule table corrupt") == std::string::npos);
+  }
+  // A body that is not a review is still a 400, whatever the handler would do.
+  CHECK(detail::answer_review(Endpoint::Mutate, "not json", Options{}, throwing).http_status == 400);
+  // The real decision goes through the same path.
+  json rev = review("CREATE", basic_app());
+  CHECK(detail::answer_review(Endpoint::Mutate, rev.dump(), Options{}, nullptr).body ==
+        answer_review(Endpoint::Mutate, rev.dump(), Options{}).body);
 }

@@ -78,7 +78,7 @@ TEST_CASE("Warned: an Invalid denial becomes an allowed answer warning with each
   denial.with_warnings({"spec.c: ignored"});
   Response w = Response::Warned(denial);
   CHECK(w.allowed());
-  CHECK(w.warned());
+  CHECK(w.verdict() == Verdict::Warned);
   CHECK_FALSE(w.status());
   CHECK_FALSE(w.patch());
   // The field error strings in the order of the causes (repeats kept, as the causes keep
@@ -95,24 +95,24 @@ TEST_CASE("Warned: an Invalid denial becomes an allowed answer warning with each
 TEST_CASE("Warned: a plain 403 denial warns with its message; other answers are unchanged") {
   Response w = Response::Warned(Response::Denied("no streams on\nSundays"));
   CHECK(w.allowed());
-  CHECK(w.warned());
+  CHECK(w.verdict() == Verdict::Warned);
   CHECK(w.warnings() == std::vector<std::string>{"no streams on Sundays"});
 
   for (const Response& r : {Response::Errored(400, "bad"), Response::Errored(500, "broken")}) {
     Response same = Response::Warned(r);
     CHECK_FALSE(same.allowed());
-    CHECK_FALSE(same.warned());
+    CHECK(same.verdict() == Verdict::Error);
     CHECK(same.encode("v1", "u") == r.encode("v1", "u"));
   }
   Response allowed = Response::Allowed();
   allowed.with_warnings({"w"});
   CHECK(Response::Warned(allowed).encode("v1", "u") == allowed.encode("v1", "u"));
-  CHECK_FALSE(Response::Warned(allowed).warned());
+  CHECK(Response::Warned(allowed).verdict() == Verdict::Allowed);
   Patch p;
   p.add(Pointer().child("a"), 1);
   Response patched = Response::Warned(Response::Patched(p));
   CHECK(patched.patch());
-  CHECK_FALSE(patched.warned());
+  CHECK(patched.verdict() == Verdict::Patched);
 }
 
 TEST_CASE("Warned: a long field error is cut to one warning of at most 256 bytes") {
@@ -156,4 +156,18 @@ TEST_CASE("Warned: at most 20 warnings, the 20th counting the ones left out") {
   cap_warnings(many);
   CHECK(many.size() == 20);
   CHECK(many.back() == "... and 2 more warnings");
+}
+
+TEST_CASE("each named constructor sets the verdict the metrics and logs report") {
+  CHECK(Response::Allowed().verdict() == Verdict::Allowed);
+  CHECK(Response::Denied("no").verdict() == Verdict::Denied);
+  CHECK(Response::Invalid("g", "K", "n", {field::required(field::Path::root("spec"), "")})
+            .verdict() == Verdict::Denied);
+  CHECK(Response::Errored(400, "bad").verdict() == Verdict::Error);
+  CHECK(Response::Errored(500, "broken").verdict() == Verdict::Error);
+  CHECK(Response::Patched(Patch()).verdict() == Verdict::Allowed);  // nothing to patch
+  Patch p;
+  p.add(Pointer().child("a"), 1);
+  CHECK(Response::Patched(p).verdict() == Verdict::Patched);
+  CHECK(to_string(Verdict::Warned) == "warned");
 }

@@ -1,4 +1,4 @@
-// What the review reader (lib/src/review_reader.cpp) builds: dsw::serve() builds only the parts
+// What the review reader (lib/src/review_reader.cpp) builds: dsw::answer_review() builds only the parts
 // of a review the admission logic reads (admission_reads.cpp), decode_review() the whole
 // document, and both store values exactly as nlohmann's own parser does. What it refuses, and
 // with which message, is in review_refusals_test.cpp.
@@ -12,7 +12,7 @@ using namespace dsw::testing;
 
 namespace {
 
-// The Request serve() works on: only what the admission logic reads is built.
+// The Request answer_review() works on: only what the admission logic reads is built.
 Request read_for_admission(std::string_view body) {
   DecodeResult r = detail::read_review(body, Options{}, detail::admission_reads());
   if (const auto* e = std::get_if<DecodeError>(&r)) FAIL("refused: " << e->message);
@@ -57,7 +57,7 @@ const json kAppAsAdmissionReadsIt = json::parse(
 
 }  // namespace
 
-TEST_CASE("serve()'s reader builds only what the admission logic reads") {
+TEST_CASE("answer_review()'s reader builds only what the admission logic reads") {
   Request r = read_for_admission(review_text(kApp, kApp));
   CHECK(r.api_version == "admission.k8s.io/v1");
   CHECK(r.uid == "u-1");
@@ -148,7 +148,7 @@ TEST_CASE("values in shapes the admission logic does not expect are built whole"
   }
 }
 
-TEST_CASE("serve() answers as handle(decode_review()) on every fixture and corpus file") {
+TEST_CASE("answer_review() answers as handle(decode_review()) on every fixture and corpus file") {
   // The contract of building less: the answer is the one the whole document gives. A rule
   // reading a field that admission_reads.cpp does not list fails here (and in the fuzzer).
   namespace fs = std::filesystem;
@@ -163,7 +163,7 @@ TEST_CASE("serve() answers as handle(decode_review()) on every fixture and corpu
       CAPTURE(entry.path().string());
       const DecodeResult whole = decode_review(body, Options{});
       for (Endpoint e : {Endpoint::Mutate, Endpoint::Validate}) {
-        const Outcome got = serve(e, body, Options{});
+        const Outcome got = answer_review(e, body, Options{});
         if (const auto* err = std::get_if<DecodeError>(&whole)) {
           CHECK(got.http_status == 400);
           CHECK(got.body == err->message);

@@ -1,6 +1,6 @@
 // What the review reader refuses, and with which message: exactly what the webhook answered
 // when it read reviews with nlohmann's DOM parser (json::parse), byte offsets included, whether
-// the fault is in a part of the review that serve() builds or in one it only parses.
+// the fault is in a part of the review that answer_review() builds or in one it only parses.
 #include "dsw/json_limits.h"
 #include "review_internal.h"
 #include "test_support.h"
@@ -30,7 +30,7 @@ std::string dom_refusal(std::string_view body) {
   }
 }
 
-// The refusal of `body`: decode_review(), the reader serve() uses, and serve() itself must all
+// The refusal of `body`: decode_review(), the reader answer_review() uses, and answer_review() itself must all
 // give the same message (an empty one when the body is read).
 std::string refusal(std::string_view body, const Options& options = {}) {
   auto message = [](const DecodeResult& r) {
@@ -40,7 +40,7 @@ std::string refusal(std::string_view body, const Options& options = {}) {
   const std::string whole = message(decode_review(body, options));
   CHECK(message(detail::read_review(body, options, detail::admission_reads())) == whole);
   for (Endpoint e : {Endpoint::Mutate, Endpoint::Validate}) {
-    const Outcome out = serve(e, body, options);
+    const Outcome out = answer_review(e, body, options);
     if (!whole.empty()) {
       CHECK(out.http_status == 400);
       CHECK(out.body == whole);
@@ -49,7 +49,7 @@ std::string refusal(std::string_view body, const Options& options = {}) {
   return whole;
 }
 
-// A review with `props` as the trait's properties (built by serve()), `component_extra` as more
+// A review with `props` as the trait's properties (built by answer_review()), `component_extra` as more
 // members of the component and `request_extra` as more members of the request (not built).
 std::string review_text(const std::string& props, const std::string& component_extra = "",
                         const std::string& request_extra = "") {
@@ -181,7 +181,7 @@ TEST_CASE("nesting: exactly at the limit is read, one level over is refused befo
   CHECK(refusal(std::string(513, '[') + std::string(513, ']')) == over);
   // Refused before the parser: the nesting error wins over a syntax error earlier in the text.
   CHECK(refusal("x" + std::string(513, '[')) == over);
-  SUBCASE("inside a real review, in a part serve() builds and in one it only parses") {
+  SUBCASE("inside a real review, in a part answer_review() builds and in one it only parses") {
     for (bool kept : {true, false}) {
       CAPTURE(kept);
       auto body_nesting = [&](std::size_t levels) {

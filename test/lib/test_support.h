@@ -126,7 +126,7 @@ inline json defaulted(const json& app) {
 }
 
 inline json answer(Endpoint e, const json& rev, const Options& o = {}) {
-  Outcome out = serve(e, rev.dump(), o);
+  Outcome out = answer_review(e, rev.dump(), o);
   REQUIRE(out.http_status == 200);
   return json::parse(out.body);
 }

@@ -1,6 +1,6 @@
 // The admission response and its named constructors. Invariants live in the type: a patch is
-// only set through Patched() (so patch and patchType always go together), and a denial always
-// carries a message.
+// only set through Patched() (so patch and patchType always go together), a denial always
+// carries a message, and each constructor sets the verdict the metrics and logs report.
 #pragma once
 
 #include <optional>
@@ -12,6 +12,11 @@
 #include "dsw/patch.h"
 
 namespace dsw {
+
+// What an answer says, as the metrics and logs count it. Warned: allowed under --enforcement warn
+// although it would have been denied.
+enum class Verdict { Allowed, Denied, Warned, Patched, Error };
+std::string_view to_string(Verdict v);
 
 struct Status {
   int code = 0;
@@ -29,29 +34,29 @@ struct Status {
 
 class Response {
  public:
+  // Verdict Allowed.
   static Response Allowed();
-  // A denial with a plain message (code 403, reason Forbidden).
+  // A denial with a plain message (code 403, reason Forbidden). Verdict Denied.
   static Response Denied(std::string message);
-  // A denial for invalid content: 422 Invalid, Kubernetes-style message and causes.
+  // A denial for invalid content: 422 Invalid, Kubernetes-style message and causes. Verdict
+  // Denied.
   static Response Invalid(std::string group, std::string kind, std::string name,
                           field::ErrorList errors);
-  // The request could not be handled (code 400 or 500).
+  // The request could not be handled (code 400 or 500). Verdict Error.
   static Response Errored(int code, std::string message);
-  // Allowed with a JSON Patch; an empty patch gives a plain Allowed().
+  // Allowed with a JSON Patch (verdict Patched); an empty patch gives a plain Allowed().
   static Response Patched(const Patch& patch);
 
   // The answer of --enforcement warn in place of `denial`: when it is a denial for the content
   // (403 Forbidden or 422 Invalid), an allowed answer whose warnings are what would have been
   // denied (each cause's field error string, path first, or the message of a plain denial),
-  // then the warnings `denial` carried, capped by cap_warnings(). Any other answer (allowed,
-  // patched, 400/500 errors) is returned unchanged.
+  // then the warnings `denial` carried, capped by cap_warnings(); verdict Warned. Any other
+  // answer (allowed, patched, 400/500 errors) is returned unchanged.
   static Response Warned(Response denial);
 
   Response& with_warnings(std::vector<std::string> warnings);
 
-  // True for an answer Warned() turned from a denial into warnings.
-  bool warned() const { return warned_; }
-
+  Verdict verdict() const { return verdict_; }
   bool allowed() const { return allowed_; }
   const std::optional<Status>& status() const { return status_; }
   // The JSON text of the patch (not yet base64), when there is one.
@@ -70,7 +75,7 @@ class Response {
   std::optional<std::string> patch_;
   std::size_t patch_ops_ = 0;
   std::vector<std::string> warnings_;
-  bool warned_ = false;
+  Verdict verdict_ = Verdict::Allowed;
 };
 
 // At most this many warnings in one Warned() answer.

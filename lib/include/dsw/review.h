@@ -47,7 +47,7 @@ using DecodeResult = std::variant<Request, DecodeError>;
 
 // Checks nesting against options.max_depth and refuses raw control bytes before parsing, parses
 // once with nlohmann_json, and builds the whole document: request.object and oldObject hold
-// every member. (dsw::serve() reads with the same parser but builds only what the admission
+// every member. (dsw::answer_review() reads with the same parser but builds only what the admission
 // logic reads; its answers are those of handle(decode_review()).)
 DecodeResult decode_review(std::string_view body, const Options& options);
 

@@ -21,6 +21,8 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "serve/http_server.h"
 #include "serve/logging.h"
 #include "serve/metrics.h"
@@ -53,7 +55,7 @@ class TestServer {
     config.io_timeout_sec = io_timeout_sec;
     srv_ = std::make_unique<dsw::server::WebhookServer>(config, *certs_, metrics_, std::move(admit));
     REQUIRE_FALSE(srv_->bind());
-    thread_ = std::thread([this] { srv_->serve(); });
+    thread_ = std::thread([this] { srv_->run(); });
     for (int i = 0; i < 200 && !srv_->ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ~TestServer() {
@@ -95,7 +97,8 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("an exception in the admission function is answered 500 and logged; serving goes on") {
+TEST_CASE("an exception in the admission function is answered as an AdmissionReview with code 500 "
+          "and logged; serving goes on") {
   int calls = 0;
   TestServer srv([&calls](Endpoint e, std::string_view body) -> Outcome {
     if (++calls == 1) throw std::runtime_error("decoder state corrupt");
@@ -104,8 +107,15 @@ TEST_CASE("an exception in the admission function is answered 500 and logged; se
   auto c = srv.client();
   auto r = c->Post("/validate", "{}", "application/json");
   REQUIRE(r);
-  CHECK(r->status == 500);
-  CHECK(r->body == "internal server error\n");  // never the reason
+  CHECK(r->status == 200);
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+  auto answer = nlohmann::json::parse(r->body);
+  CHECK(answer["kind"] == "AdmissionReview");
+  CHECK(answer["response"]["allowed"] == false);
+  CHECK(answer["response"]["status"]["code"] == 500);
+  CHECK(answer["response"]["status"]["reason"] == "InternalError");
+  CHECK(answer["response"]["status"]["message"] == std::string(dsw::kInternalErrorMessage));
+  CHECK(r->body.find("decoder state corrupt") == std::string::npos);  // never the exception's text
   auto again = c->Post("/validate", "{}", "application/json");
   REQUIRE(again);
   CHECK(again->status == 200);
@@ -115,16 +125,19 @@ TEST_CASE("an exception in the admission function is answered 500 and logged; se
   CHECK(log.find(R"("level":"error","msg":"request handler failed","reason":"decoder state corrupt")") !=
         std::string::npos);
   std::string metrics = srv.metrics().render();
-  CHECK(metrics.find("dynamodb_streams_webhook_http_responses_total{code=\"500\"} 1\n") != std::string::npos);
   CHECK(metrics.find("dynamodb_streams_webhook_admission_requests_total{endpoint=\"validate\",kind=\"other\",outcome=\"error\"} 1\n") !=
         std::string::npos);
+  CHECK(log.find(R"("msg":"review","uid":"")") != std::string::npos);
+  CHECK(log.find(R"("verdict":"error")") != std::string::npos);
 }
 
-TEST_CASE("something other than a std::exception is answered 500 too") {
+TEST_CASE("something other than a std::exception is answered with code 500 too") {
   TestServer srv([](Endpoint, std::string_view) -> Outcome { throw 42; });
   auto r = srv.client()->Post("/mutate", "{}", "application/json");
   REQUIRE(r);
-  CHECK(r->status == 500);
+  CHECK(r->status == 200);
+  CHECK(r->body == dsw::internal_error_review());
+  CHECK(nlohmann::json::parse(r->body)["response"]["status"]["code"] == 500);
 }
 
 TEST_CASE("review answers are never compressed, whatever the client accepts") {

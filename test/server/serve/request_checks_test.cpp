@@ -27,7 +27,7 @@ httplib::Request request(const std::string& method, const std::string& path,
 
 // The status of the refusal, or 0 when the body may be read.
 int refusal(const httplib::Request& r) {
-  auto x = refuse_before_body(r, kMax);
+  auto x = refuse_before_body(r, dsw::server::route_of(r.path), kMax);
   return x ? x->status : 0;
 }
 
@@ -51,7 +51,7 @@ TEST_CASE("a well-formed review request may be read") {
 }
 
 TEST_CASE("review endpoints: method, framing, encoding, size and media type") {
-  auto r = refuse_before_body(request("GET", "/mutate", {}), kMax);
+  auto r = refuse_before_body(request("GET", "/mutate", {}), dsw::server::Route::Mutate, kMax);
   REQUIRE(r);
   CHECK(r->status == 405);
   CHECK(r->allow == "POST");
@@ -70,7 +70,8 @@ TEST_CASE("review endpoints: method, framing, encoding, size and media type") {
   for (const char* cl : {"-1", "+5", "5 ", "0x10", "", "99999999999999999999"})
     CHECK(refusal(request("POST", "/mutate", {kJson, {"Content-Length", cl}})) == 400);
   auto big = refuse_before_body(
-      request("POST", "/mutate", {kJson, {"Content-Length", std::to_string(kMax + 1)}}), kMax);
+      request("POST", "/mutate", {kJson, {"Content-Length", std::to_string(kMax + 1)}}),
+      dsw::server::Route::Mutate, kMax);
   REQUIRE(big);
   CHECK(big->status == 413);
   CHECK(big->message == "request body too large: limit is 7340032 bytes");
@@ -87,7 +88,7 @@ TEST_CASE("probes and metrics: GET or HEAD, no body") {
   CHECK(refusal(request("GET", "/healthz", {})) == 0);
   CHECK(refusal(request("HEAD", "/readyz", {})) == 0);
   CHECK(refusal(request("GET", "/metrics", {{"Content-Length", "0"}})) == 0);
-  auto r = refuse_before_body(request("POST", "/healthz", {}), kMax);
+  auto r = refuse_before_body(request("POST", "/healthz", {}), dsw::server::Route::Healthz, kMax);
   REQUIRE(r);
   CHECK(r->status == 405);
   CHECK(r->allow == "GET, HEAD");
