@@ -23,6 +23,7 @@
 #include "dsw/handler.h"
 #include "serve/http_server.h"
 #include "serve/logging.h"
+#include "serve/memory.h"
 #include "serve/metrics.h"
 #include "serve/tls.h"
 #include "version.h"
@@ -150,6 +151,9 @@ int serve(const std::vector<std::string>& args) {
     throw cli::UsageError{"serve: --shutdown-timeout must not be shorter than --shutdown-delay"};
   tls.min_version = min_version == "1.3" ? TLS1_3_VERSION : TLS1_2_VERSION;
 
+  // Before any thread starts (memory.h).
+  const int arenas = server::memory::cap_arenas();
+
   // Signals are taken by one thread with sigwait(); every other thread inherits the mask.
   // SIGPIPE: a client that goes away while we write must not end the process.
   ::signal(SIGPIPE, SIG_IGN);
@@ -241,6 +245,7 @@ int serve(const std::vector<std::string>& args) {
                             {"client_certificates", !tls.client_ca_file.empty()},
                             {"certificate_serial", pair->serial_hex()},
                             {"max_request_bytes", config.max_request_bytes},
+                            {"malloc_arenas", arenas},
                             {"enforcement", std::string(to_string(options.enforcement))}});
   pair.reset();
   bool ok = srv.run();
