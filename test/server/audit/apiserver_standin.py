@@ -1007,7 +1007,8 @@ class ApiServerStandin:
     kinds           the ResourceTypes (or names) served; the others are absent from discovery
     tokens          {bearer token: user name}
     rules           {user: [(verbs, groups, resources[, namespace]), ...]}: see allow()
-    continue_ttl    seconds after which a continue token expires (410), None = never
+    continue_ttl    seconds after the first page of a list after which its continue tokens
+                    expire (410), None = never
     max_request_bytes, max_object_bytes   the 3 MiB body and 1.5 MiB etcd limits
     not_found       "status" (a Status) or "text" ("404 page not found") for unserved kinds
     idle_timeout    seconds an idle keep-alive connection is kept
@@ -1424,7 +1425,9 @@ class ApiServerStandin:
         self._log_record(h._rec, h._t0)
         h.wfile.write(out + body if h.command != "HEAD" else out)
 
-    def _read_body(self, h: _Handler) -> bytes:
+    def _read_body(self, h: _Handler):
+        """The request body; an ApiError 413 (raised later, by the handler, as the apiserver
+        does after authentication and authorization) when it is over the limit."""
         te = h.headers.get("Transfer-Encoding", "").lower()
         limit = self.max_request_bytes
         too_large = ApiError(status_failure(
@@ -1444,7 +1447,7 @@ class ApiServerStandin:
                     break
                 if len(data) + size > limit:
                     h.close_connection = True
-                    raise too_large
+                    return too_large
                 data += h.rfile.read(size)
                 h.rfile.readline(8)
             return bytes(data)
@@ -1467,7 +1470,7 @@ class ApiServerStandin:
                 if not chunk:
                     break
                 left -= len(chunk)
-            raise too_large
+            return too_large
         return h.rfile.read(n) if n else b""
 
     def _authenticate(self, h: _Handler) -> Optional[str]:
@@ -1495,7 +1498,7 @@ class ApiServerStandin:
             return self._respond(h, 200, _json_body(
                 {"major": "1", "minor": "34", "gitVersion": "v1.34.0-standin",
                  "platform": "linux/amd64"}))
-        body = self._read_body(h)
+        body = self._read_body(h)   # bytes, or the 413 to answer once the request is routed
         user = self._authenticate(h)
         rec.user = user
         if user is None:
@@ -1523,6 +1526,8 @@ class ApiServerStandin:
             raise err_method_not_supported(rt.qualified, rt.group, rt.resource, verb)
         handler = {"list": self._list_ns, "create": self._create, "get": self._get,
                    "update": self._update, "patch": self._patch, "delete": self._delete}.get(verb)
+        if isinstance(body, ApiError):
+            raise body
         if "dryRun" in params and verb in ("create", "update", "patch", "delete"):
             raise err_bad_request("dryRun is not supported by the apiserver stand-in")
         if handler is None:
@@ -1681,7 +1686,8 @@ class ApiServerStandin:
                     if not lsel and not fsel:
                         meta["remainingItemCount"] = remaining
                     if self.continue_ttl is not None:
-                        self._token_issued[nxt] = time.monotonic()
+                        # A token is as old as its list: its snapshot ages, not the page.
+                        self._token_issued[nxt] = self._token_issued.get(token, time.monotonic())
             meta["resourceVersion"] = str(snapshot)
         out = (b'{"apiVersion":' + go_json(rt.api_version) + b',"items":[' + b",".join(items)
                + b'],"kind":' + go_json(rt.kind + "List") + b',"metadata":'
