@@ -113,17 +113,20 @@ class Helm:
         return self.run(["template", RELEASE, chart, "--namespace", NS,
                          "--kube-version", kube_version] + list(extra))
 
+    def require_lint(self, chart, extra, kube_version=KUBE_VERSION):
+        """`helm lint --strict` passes with these values (run once per configuration), else RenderError."""
+        key = (chart, tuple(extra), kube_version)
+        if key not in self._linted:
+            self._linted[key] = self.lint(chart, extra, kube_version)
+        p = self._linted[key]
+        if p.returncode != 0:
+            raise RenderError(f"helm lint --strict {' '.join(extra) or '(defaults)'} failed: {(p.stdout + p.stderr).strip()}")
+
     def render(self, chart, extra, kube_version=KUBE_VERSION):
         """(text, objects) of a configuration that must render: lint (once per configuration in a
         run) and template both pass, else RenderError with helm's message."""
-        key = (chart, tuple(extra), kube_version)
+        self.require_lint(chart, extra, kube_version)
         what = " ".join(extra) or "(defaults)"
-        if key not in self._linted:
-            p = self.lint(chart, extra, kube_version)
-            self._linted[key] = p
-        p = self._linted[key]
-        if p.returncode != 0:
-            raise RenderError(f"helm lint --strict {what} failed: {(p.stdout + p.stderr).strip()}")
         p = self.template(chart, extra, kube_version)
         if p.returncode != 0:
             raise RenderError(f"helm template {what} failed: {p.stderr.strip()}")
@@ -131,7 +134,9 @@ class Helm:
 
     def install_dry_run(self, chart, extra):
         """The release `helm install --dry-run=client` would make (its info.notes are NOTES.txt as
-        users see them); RenderError when it fails."""
+        users see them); RenderError when it or `helm lint --strict` fails. (helm install has no
+        --kube-version: the capabilities are helm's defaults.)"""
+        self.require_lint(chart, extra)
         p = self.run(["install", RELEASE, chart, "--dry-run=client", "--namespace", NS, "-o", "json"] + list(extra))
         if p.returncode != 0:
             raise RenderError(f"helm install --dry-run=client {' '.join(extra)} failed: {p.stderr.strip()}")
