@@ -1,9 +1,13 @@
-// Unit tests of server/yaml_document: scalar typing, YAML -> JSON, writing YAML and JSON back
+// Unit tests of server/check/yaml_*: scalar typing, YAML -> JSON, writing YAML and JSON back
 // without changing meaning, and applying a JSON Patch to the YAML tree.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include "check/yaml_document.h"
+#include "check/yaml_patch.h"
+#include "check/yaml_scalar.h"
+#include "check/yaml_to_json.h"
+#include "check/yaml_writer.h"
 
 using dsw::yamldoc::Error;
 using dsw::yamldoc::ScalarKind;
