@@ -1,5 +1,5 @@
 // Fuzz target: the YAML (and JSON) reader of the offline `check` command
-// (server/yaml_document.h), the same steps `check` takes on every document.
+// (server/check/yaml_*.h), the same steps `check` takes on every document.
 //
 // Invariants:
 //  - load_stream() and to_json() fail only with yamldoc::Error (a message, never a crash, a
@@ -27,6 +27,9 @@
 #include "invariants.h"
 
 #include "check/yaml_document.h"
+#include "check/yaml_patch.h"
+#include "check/yaml_to_json.h"
+#include "check/yaml_writer.h"
 
 namespace {
 

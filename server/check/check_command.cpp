@@ -16,6 +16,9 @@
 #include "dsw/tables.h"
 #include "cli/io.h"
 #include "check/yaml_document.h"
+#include "check/yaml_patch.h"
+#include "check/yaml_to_json.h"
+#include "check/yaml_writer.h"
 
 namespace dsw::commands {
 
