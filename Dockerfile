@@ -28,12 +28,8 @@ FROM debian:bookworm-slim
 COPY scripts/install-deps.sh /tmp/install-deps.sh
 RUN /tmp/install-deps.sh --runtime-only && rm -rf /var/lib/apt/lists/* /tmp/install-deps.sh
 COPY --from=build /src/dynamodb-streams-webhook /usr/local/bin/dynamodb-streams-webhook
-# glibc's per-thread cache of freed blocks, raised from 7 to 256 per size: a review builds and
-# frees a few hundred small JSON values, and the cache keeps them off malloc's slower shared path
-# (docs/performance.md has the measurement). glibc reads it at start-up; an operator's own
-# setting wins (`docker run -e GLIBC_TUNABLES=`, or the chart's `env` value; empty means glibc's
-# defaults).
-ENV GLIBC_TUNABLES=glibc.malloc.tcache_count=256
+# No malloc tunables: `serve` caps glibc's arenas itself and gives freed memory back after work
+# (server/serve/memory.h); an operator's GLIBC_TUNABLES or MALLOC_ARENA_MAX still wins.
 # A numeric user (the "nonroot" uid of distroless images), so that runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8443

@@ -50,9 +50,42 @@ int cap_arenas() {
   if (std::getenv("MALLOC_ARENA_MAX") != nullptr ||
       (tunables != nullptr && std::string(tunables).find("glibc.malloc.arena_max") != std::string::npos))
     return 0;
-  int cap = static_cast<int>(std::min(usable_cpus(), kMaxArenas));
+  int cap = static_cast<int>(std::min((usable_cpus() + 1) / 2, kMaxArenas));
   mallopt(M_ARENA_MAX, cap);
   return cap;
+}
+
+Trimmer::Trimmer(std::chrono::milliseconds interval, std::function<std::uint64_t()> work)
+    : interval_(interval), work_(std::move(work)) {
+  thread_ = std::thread([this] {
+    std::uint64_t seen = work_();
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+      std::uint64_t now = work_();
+      if (now == seen) continue;
+      seen = now;
+      lock.unlock();
+      malloc_trim(0);
+      lock.lock();
+      ++trims_;
+    }
+  });
+}
+
+Trimmer::~Trimmer() { stop(); }
+
+void Trimmer::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t Trimmer::trims() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return trims_;
 }
 
 }  // namespace dsw::server::memory

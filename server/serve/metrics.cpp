@@ -110,6 +110,12 @@ void Metrics::observe_review(Endpoint endpoint, ObjectKind kind, Verdict outcome
   h.sum_ns.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
+std::uint64_t Metrics::responses() const {
+  std::uint64_t n = 0;
+  for (const auto& s : statuses_) n += s.load(std::memory_order_relaxed);
+  return n;
+}
+
 void Metrics::observe_status(int status) {
   if (status >= 100 && status < 600)
     statuses_[static_cast<std::size_t>(status - 100)].fetch_add(1, std::memory_order_relaxed);

@@ -30,6 +30,8 @@ class Metrics {
 
   // The whole exposition, including process_* metrics read from /proc.
   std::string render() const;
+  // HTTP responses written so far, every status (a measure of the work done).
+  std::uint64_t responses() const;
 
  private:
   static constexpr std::size_t kEndpoints = 2, kKinds = 4, kVerdicts = 5;

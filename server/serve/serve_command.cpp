@@ -196,6 +196,7 @@ int serve(const std::vector<std::string>& args) {
     return 1;
   }
   certs.start_watching(std::chrono::seconds(2));
+  server::memory::Trimmer trimmer(std::chrono::seconds(1), [&metrics] { return metrics->responses(); });
 
   // The signal thread runs the shutdown sequence. It is joined before serve returns: when
   // serve() ends without a signal (the listener failed), it is woken with a SIGTERM of its own
@@ -250,6 +251,7 @@ int serve(const std::vector<std::string>& args) {
   pair.reset();
   bool ok = srv.run();
   certs.stop_watching();
+  trimmer.stop();
   {
     std::lock_guard<std::mutex> lock(state.mu);
     state.served = true;

@@ -64,9 +64,10 @@ def cmd_config(args):
     ep = cfg.get("Entrypoint")
     check(ep == ["/usr/local/bin/dynamodb-streams-webhook"], f"entrypoint {ep}")
     env = dict(e.split("=", 1) for e in cfg.get("Env") or [])
-    tunables = (yaml.safe_load(open(args.values)).get("env") or {}).get("GLIBC_TUNABLES")
-    check(env.get("GLIBC_TUNABLES") == tunables,
-          f"GLIBC_TUNABLES {env.get('GLIBC_TUNABLES')!r} is the chart's default env ({tunables!r})")
+    chart_env = yaml.safe_load(open(args.values)).get("env") or {}
+    tunables = {k: v for k, v in {**env, **chart_env}.items() if k in ("GLIBC_TUNABLES", "MALLOC_ARENA_MAX")}
+    check(not tunables, f"neither the image nor the chart's default env sets malloc tunables "
+          f"({tunables or 'none'}): serve caps its arenas itself")
     size, base = megabytes(args.size), megabytes(args.base_size)
     check(size <= args.budget_mb, f"image size {size:.1f} MB <= budget {args.budget_mb} MB")
     check(size - base <= args.added_budget_mb,

@@ -548,6 +548,9 @@ class Load:
         self.failures = []
         self.serials = []  # (time, serial) for new handshakes
         self._stop = threading.Event()
+        self._go = threading.Event()  # cleared by pause()
+        self._go.set()
+        self._idle = threading.Semaphore(0)  # released by each thread as it stops for a pause
         self._lock = threading.Lock()
         self.threads = [threading.Thread(target=self._fresh, args=(i,), daemon=True) for i in range(fresh)]
         self.threads += [threading.Thread(target=self._keepalive, args=(i,), daemon=True) for i in range(keepalive)]
@@ -585,6 +588,7 @@ class Load:
             except Exception as e:  # noqa: BLE001 - every failure is counted
                 self._record("fresh %d/%d: %r" % (i, n, e))
             time.sleep(0.01)
+            self._maybe_pause()
 
     def _keepalive(self, i):
         c = self.srv.connect()
@@ -597,9 +601,25 @@ class Load:
             except Exception as e:  # noqa: BLE001
                 self._record("keep-alive %d/%d: %r" % (i, n, e))
             time.sleep(0.005)
+            self._maybe_pause()
         c.close()
 
+    def _maybe_pause(self):
+        if not self._go.is_set():
+            self._idle.release()
+            self._go.wait()
+
+    def pause(self, timeout=15):
+        """Stops sending until resume(): returns once every thread is between two requests."""
+        self._go.clear()
+        for _ in self.threads:
+            self._idle.acquire(timeout=timeout)
+
+    def resume(self):
+        self._go.set()
+
     def stop(self):
+        self._go.set()
         self._stop.set()
         for t in self.threads:
             t.join(15)
