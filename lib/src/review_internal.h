@@ -13,8 +13,9 @@
 
 namespace dsw::detail {
 
-// What is refused before the parser runs: nesting deeper than options.max_depth, and raw bytes
-// below 0x20 other than tab, LF and CR (NUL among them).
+// The refusal a body gets from its raw text, if any: nesting deeper than options.max_depth
+// (measured over the whole text, so it comes first), then a raw byte below 0x20 other than tab,
+// LF and CR (NUL among them). read_review() runs it only on a body it refuses.
 std::optional<DecodeError> check_raw_body(std::string_view body, const Options& options);
 
 // The offset of the first raw byte below 0x20 other than tab, LF and CR, or npos.

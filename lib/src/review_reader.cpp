@@ -6,8 +6,11 @@
 // The lexer is the one json::parse() uses, so a body is refused exactly as the DOM parser
 // refuses it (same errors, same byte offsets), whether the faulty part is kept or not; and the
 // handler stores values as the DOM parser's own handler does (a duplicate key keeps its last
-// value). nlohmann's parser is iterative, so nesting costs no stack; check_raw_body()'s nesting
-// limit still bounds the depth of what is built.
+// value). nlohmann's parser is iterative, so nesting costs no stack; the handler counts the depth
+// and stops the parse past options.max_depth, which bounds what is built. A body that is JSON is
+// read in this one pass; only a body that is refused is scanned again (check_raw_body()), so that
+// it gets the same refusal as when its nesting was measured before parsing (the deepest nesting
+// anywhere in it comes first, then a control byte, then the parser's error).
 #include <string>
 #include <vector>
 
@@ -22,10 +25,14 @@ using Node = KeepPaths::Node;
 
 class PrunedBuilder {
  public:
-  explicit PrunedBuilder(const Node& root) : next_(&root), slot_(&document) { stack_.reserve(16); }
+  PrunedBuilder(const Node& root, std::size_t max_depth)
+      : next_(&root), slot_(&document), max_depth_(max_depth) {
+    stack_.reserve(16);
+  }
 
-  json document;      // what was built
-  std::string error;  // the decode error, once the parser reported one
+  json document;           // what was built
+  std::string error;       // the decode error, once the parser reported one
+  bool too_deep = false;   // the parse stopped at nesting deeper than max_depth
 
   // The json_sax interface (called by json::sax_parse; no virtual functions needed).
   bool null() { return scalar(nullptr); }
@@ -89,6 +96,10 @@ class PrunedBuilder {
   }
 
   bool open(json::value_t type) {
+    if (++depth_ > max_depth_) {
+      too_deep = true;
+      return false;
+    }
     if (!place()) {
       ++skip_;  // a dropped object or array: nothing is built until it closes
       return true;
@@ -101,6 +112,7 @@ class PrunedBuilder {
   }
 
   bool close() {
+    --depth_;
     if (skip_ > 0)
       --skip_;
     else
@@ -112,15 +124,22 @@ class PrunedBuilder {
   const Node* next_;      // what is kept of the next value; nullptr: it is dropped
   json* slot_;            // where the next value goes
   std::size_t skip_ = 0;  // depth inside a dropped value
+  std::size_t depth_ = 0;
+  const std::size_t max_depth_;
 };
 
 }  // namespace
 
 DecodeResult read_review(std::string_view body, const Options& options, const KeepPaths& keep) {
-  if (auto error = check_raw_body(body, options)) return std::move(*error);
-  PrunedBuilder builder(keep.root());
-  if (!json::sax_parse(body.data(), body.data() + body.size(), &builder))
+  // A raw control byte (NUL among them, which nlohmann's lexer takes for the end) is refused
+  // before parsing.
+  if (first_control_byte(body) != std::string_view::npos) return *check_raw_body(body, options);
+  PrunedBuilder builder(keep.root(), options.max_depth);
+  if (!json::sax_parse(body.data(), body.data() + body.size(), &builder)) {
+    // Refused: nesting past the limit anywhere in the body is the reason given first.
+    if (auto error = check_raw_body(body, options)) return std::move(*error);
     return DecodeError{std::move(builder.error)};
+  }
   return request_from_document(std::move(builder.document));
 }
 

@@ -1,7 +1,7 @@
 #include "serve/logging.h"
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -24,25 +24,47 @@ constexpr std::size_t kMaxValue = 512;
 // Pending lines are written out once they reach this size.
 constexpr std::size_t kBatch = 64 * 1024;
 
-// Standard error through a buffer: a log call formats its line and appends it to memory under the
-// sink's mutex; write(2) happens for 64 KiB batches, on spdlog's periodic flush (every second),
-// on warnings and errors (flush_on) and at shutdown. So a request thread never waits for a pipe
-// or a terminal, and no thread is woken per line (spdlog's async logger does that: it cost about
-// a third of the throughput on two cores, docs/performance.md).
-class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+// Standard error through a buffer: a log call formats its line on the calling thread (with that
+// thread's own copy of the formatter, so no lock is held while formatting) and then only appends
+// it to memory under the sink's mutex; write(2) happens for 64 KiB batches, on spdlog's periodic
+// flush (every second), on warnings and errors (flush_on) and at shutdown. So a request thread
+// never waits for a pipe or a terminal, threads wait for each other only for a copy of a line,
+// and no thread is woken per line (spdlog's async logger does that: it cost about a third of the
+// throughput on two cores, docs/performance.md).
+class BufferedStderrSink final : public spdlog::sinks::sink {
  public:
   ~BufferedStderrSink() override { write_out(); }
 
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
+  void log(const spdlog::details::log_msg& msg) override {
+    thread_local spdlog::memory_buf_t formatted;
+    thread_local std::unique_ptr<spdlog::formatter> formatter;
+    thread_local const BufferedStderrSink* formatter_of = nullptr;
+    if (formatter == nullptr || formatter_of != this) {
+      std::lock_guard<std::mutex> lock(mu_);
+      formatter = formatter_->clone();
+      formatter_of = this;
+    }
+    formatted.clear();
+    formatter->format(msg, formatted);
+    std::lock_guard<std::mutex> lock(mu_);
     buf_.append(formatted.data(), formatted.size());
     if (buf_.size() >= kBatch) write_out();
   }
-  void flush_() override { write_out(); }
+  void flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    write_out();
+  }
+  // Set once, before any line is logged.
+  void set_pattern(const std::string& pattern) override {
+    set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    formatter_ = std::move(formatter);
+  }
 
  private:
+  // Called with mu_ held.
   void write_out() {
     std::size_t off = 0;
     while (off < buf_.size()) {
@@ -54,6 +76,8 @@ class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     buf_.clear();
     if (buf_.capacity() > 2 * kBatch) std::string().swap(buf_);
   }
+  std::mutex mu_;
+  std::unique_ptr<spdlog::formatter> formatter_;
   std::string buf_;
 };
 
