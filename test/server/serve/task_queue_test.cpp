@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <filesystem>
 #include <thread>
 
 #include "serve/task_queue.h"
@@ -134,4 +135,59 @@ TEST_CASE("a task that throws ends, is reported, and the queue goes on") {
   CHECK(ran.get_future().wait_for(5s) == std::future_status::ready);
   q.shutdown();
   CHECK(reported == "bad request state");
+}
+
+namespace {
+
+// Threads of this process, from /proc (a thread that has ended but is not joined still counts
+// until it has run its thread-exit destructors).
+std::size_t process_threads() {
+  std::size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("when shutdown() returns, every thread the queue started has ended, reaped ones too") {
+  const std::size_t before = process_threads();
+  {
+    ElasticTaskQueue::Limits limits;
+    limits.min_threads = 2;
+    limits.max_threads = 64;
+    limits.idle_timeout = 20ms;
+    // Each task leaves a thread-exit destructor behind, as OpenSSL's per-thread state does: it
+    // must have run when shutdown() returns.
+    static std::atomic<int> destructed{0};
+    struct ExitWork {
+      ~ExitWork() {
+        std::this_thread::sleep_for(5ms);
+        ++destructed;
+      }
+    };
+    destructed = 0;
+    ElasticTaskQueue q(limits, nullptr, nullptr);
+    Gate gate;
+    for (int i = 0; i < 30; ++i) {
+      q.enqueue([&] {
+        thread_local ExitWork work;
+        (void)work;
+        gate.wait();
+      });
+    }
+    gate.release();
+    // Some threads are reaped after their idle time; the rest end at shutdown.
+    std::this_thread::sleep_for(100ms);
+    q.shutdown();
+    CHECK(q.threads() == 0);
+    CHECK(process_threads() == before);
+    CHECK(destructed.load() >= 1);
+    int seen = destructed.load();
+    std::this_thread::sleep_for(50ms);
+    CHECK(destructed.load() == seen);  // nothing left running to add to it
+  }
+  CHECK(process_threads() == before);
 }
