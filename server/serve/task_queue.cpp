@@ -1,5 +1,6 @@
 #include "serve/task_queue.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace dsw::server {
@@ -10,7 +11,7 @@ ElasticTaskQueue::ElasticTaskQueue(Limits limits, std::function<void()> after_ta
   if (limits_.max_threads < 1) limits_.max_threads = 1;
   if (limits_.min_threads > limits_.max_threads) limits_.min_threads = limits_.max_threads;
   std::lock_guard<std::mutex> lock(mu_);
-  for (std::size_t i = 0; i < limits_.min_threads; ++i) spawn_locked();
+  for (std::size_t i = 0; i < limits_.min_threads; ++i) spawn_locked(nullptr);
 }
 
 ElasticTaskQueue::~ElasticTaskQueue() { shutdown(); }
@@ -18,10 +19,17 @@ ElasticTaskQueue::~ElasticTaskQueue() { shutdown(); }
 void ElasticTaskQueue::enqueue(std::function<void()> fn) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    jobs_.push_back(std::move(fn));
-    // One idle thread per queued job; otherwise a new one, up to the cap.
-    if (jobs_.size() > idle_ && running_.size() < limits_.max_threads) spawn_locked();
-    work_cv_.notify_one();
+    if (!idle_.empty()) {
+      // To the thread that became idle last.
+      Worker* w = idle_.back();
+      idle_.pop_back();
+      w->job = std::move(fn);
+      w->wake.notify_one();
+    } else if (workers_.size() < limits_.max_threads) {
+      spawn_locked(std::move(fn));
+    } else {
+      jobs_.push_back(std::move(fn));
+    }
   }
   join_ended();
 }
@@ -30,37 +38,48 @@ void ElasticTaskQueue::shutdown() {
   {
     std::unique_lock<std::mutex> lock(mu_);
     stopping_ = true;
-    work_cv_.notify_all();
-    done_cv_.wait(lock, [this] { return running_.empty(); });
+    for (Worker* w : idle_) w->wake.notify_one();
+    done_cv_.wait(lock, [this] { return workers_.empty(); });
   }
   join_ended();
 }
 
 std::size_t ElasticTaskQueue::threads() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return running_.size();
+  return workers_.size();
 }
 
-void ElasticTaskQueue::spawn_locked() {
+std::size_t ElasticTaskQueue::idle_threads() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return idle_.size();
+}
+
+void ElasticTaskQueue::spawn_locked(std::function<void()> first_job) {
   // The thread is started after its slot exists; it reads the slot only under the lock, which
   // is held here until the handle is in place.
-  running_.emplace_back();
-  Worker self = std::prev(running_.end());
+  workers_.emplace_back();
+  WorkerSlot self = std::prev(workers_.end());
+  self->job = std::move(first_job);
   try {
-    *self = std::thread([this, self] { run(self); });
+    self->thread = std::thread([this, self] { run(self); });
   } catch (const std::exception& e) {
     // No thread to be had (a process or memory limit): the job waits for one that is running.
-    running_.erase(self);
+    if (self->job) jobs_.push_back(std::move(self->job));
+    workers_.erase(self);
     if (on_exception_) on_exception_(e.what());
   }
 }
 
-void ElasticTaskQueue::run(Worker self) {
+void ElasticTaskQueue::run(WorkerSlot self) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    if (!jobs_.empty()) {
-      auto job = std::move(jobs_.front());
+    if (!self->job && !jobs_.empty()) {
+      self->job = std::move(jobs_.front());
       jobs_.pop_front();
+    }
+    if (self->job) {
+      auto job = std::move(self->job);
+      self->job = nullptr;
       lock.unlock();
       try {
         job();
@@ -75,16 +94,18 @@ void ElasticTaskQueue::run(Worker self) {
       continue;
     }
     if (stopping_) break;
-    ++idle_;
-    bool woke = work_cv_.wait_for(lock, limits_.idle_timeout,
-                                  [this] { return !jobs_.empty() || stopping_; });
-    --idle_;
-    if (!woke && running_.size() > limits_.min_threads) break;
+    idle_.push_back(&*self);
+    bool handed = self->wake.wait_for(lock, limits_.idle_timeout,
+                                      [&] { return self->job != nullptr || stopping_; });
+    if (self->job) continue;  // enqueue() took it off the idle stack
+    idle_.erase(std::find(idle_.begin(), idle_.end(), &*self));
+    if (stopping_) break;
+    if (!handed && workers_.size() > limits_.min_threads) break;
   }
   // Hand this thread's handle to whoever joins next; after the unlock the thread touches nothing
   // of the queue's.
-  ended_.push_back(std::move(*self));
-  running_.erase(self);
+  ended_.push_back(std::move(self->thread));
+  workers_.erase(self);
   done_cv_.notify_all();
 }
 

@@ -10,6 +10,12 @@
 // run three, plus probes and scrapes) every new connection waits until one of them closes. Here a
 // connection never waits while fewer than `max_threads` are open; beyond that it waits in the
 // queue.
+//
+// A new task goes to the thread that became idle last (a stack, not a queue of idle threads):
+// the threads that serve are the ones that served a moment ago, warm in the CPU's caches and in
+// glibc's per-thread cache of freed blocks, while the others stay cold and, above min_threads,
+// are reaped. With a first-in first-out hand-off every thread in turn would take a share of the
+// work and fill a per-thread cache of its own (docs/reliability.md, Soak).
 #pragma once
 
 #include <httplib.h>
@@ -44,13 +50,20 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   // Lets every queued and running task finish, then ends and joins every thread.
   void shutdown() override;
 
-  // Threads running (reaped ones not yet joined are not counted).
+  // Threads running (reaped ones not yet joined are not counted), and those of them waiting for
+  // a task.
   std::size_t threads() const;
+  std::size_t idle_threads() const;
 
  private:
-  using Worker = std::list<std::thread>::iterator;
-  void spawn_locked();
-  void run(Worker self);
+  struct Worker {
+    std::thread thread;
+    std::condition_variable wake;
+    std::function<void()> job;  // handed to it by enqueue() while it was idle
+  };
+  using WorkerSlot = std::list<Worker>::iterator;
+  void spawn_locked(std::function<void()> first_job);
+  void run(WorkerSlot self);
   // Joins the threads that have ended; called without the lock held.
   void join_ended();
 
@@ -58,11 +71,11 @@ class ElasticTaskQueue final : public httplib::TaskQueue {
   std::function<void()> after_task_;
   std::function<void(const char*)> on_exception_;
   mutable std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
-  std::deque<std::function<void()>> jobs_;
-  std::list<std::thread> running_;  // one per thread whose loop has not ended
-  std::vector<std::thread> ended_;  // moved here by the thread itself as its loop ends
-  std::size_t idle_ = 0;
+  std::condition_variable done_cv_;
+  std::deque<std::function<void()>> jobs_;  // waiting for a thread (all busy, at the cap)
+  std::list<Worker> workers_;               // one per thread whose loop has not ended
+  std::vector<Worker*> idle_;               // idle threads, the most recently idle last
+  std::vector<std::thread> ended_;          // moved here by each thread as its loop ends
   bool stopping_ = false;
 };
 

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <filesystem>
@@ -190,4 +191,44 @@ TEST_CASE("when shutdown() returns, every thread the queue started has ended, re
     CHECK(destructed.load() == seen);  // nothing left running to add to it
   }
   CHECK(process_threads() == before);
+}
+
+TEST_CASE("a task goes to the thread that became idle last, so a few threads do the work") {
+  ElasticTaskQueue::Limits limits;
+  limits.min_threads = 8;
+  limits.max_threads = 64;
+  ElasticTaskQueue q(limits, nullptr, nullptr);
+  // A burst: 8 tasks at once, each on a thread of its own.
+  Gate gate;
+  std::atomic<int> started{0};
+  for (int i = 0; i < 8; ++i) {
+    q.enqueue([&] {
+      ++started;
+      gate.wait();
+    });
+  }
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (started < 8 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  REQUIRE(started == 8);
+  gate.release();
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (q.idle_threads() < q.threads() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100us);
+  CHECK(q.threads() >= 8);
+  // Then one task at a time: every one runs on the same thread.
+  std::set<std::thread::id> ran_on;
+  for (int i = 0; i < 50; ++i) {
+    std::promise<std::thread::id> id;
+    q.enqueue([&] { id.set_value(std::this_thread::get_id()); });
+    auto f = id.get_future();
+    REQUIRE(f.wait_for(5s) == std::future_status::ready);
+    ran_on.insert(f.get());
+    // The next task only once every thread is idle again.
+    deadline = std::chrono::steady_clock::now() + 5s;
+    while (q.idle_threads() < q.threads() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(100us);
+    REQUIRE(q.idle_threads() == q.threads());
+  }
+  CHECK(ran_on.size() == 1);
+  q.shutdown();
 }
