@@ -69,13 +69,17 @@ void log_outcome(const audit::ScanOutcome& o, const audit::ScanSettings& s) {
   const auto& t = o.tables;
   const auto& k = o.kro_tables;
   const std::string kind(audit::resource_of(s.report.kind).kind);
-  const char* msg = o.status == ScanOutcome::Status::Complete
-                        ? "scan complete"
-                        : o.status == ScanOutcome::Status::PartlyWritten
-                              ? "scan complete; reports partly written"
-                              : "scan failed; nothing written";
+  const char* msg = o.status == ScanOutcome::Status::Complete ? "scan complete"
+                    : o.status == ScanOutcome::Status::PartlyWritten
+                        ? (o.stopped ? "scan stopped; reports partly written"
+                                     : "scan complete; reports partly written")
+                    : o.stopped ? "scan stopped; nothing written"
+                                : "scan failed; nothing written";
+  // A stop is asked for (SIGTERM), not an error; what it leaves is said all the same.
   const logging::Level level =
-      o.status == ScanOutcome::Status::Complete ? logging::Level::Info : logging::Level::Error;
+      o.status == ScanOutcome::Status::Complete || (o.stopped && o.status == ScanOutcome::Status::Failed)
+          ? logging::Level::Info
+          : logging::Level::Error;
   logging::log(level, msg,
                {{"applications", a.objects},
                 {"applications_pass", a.results.pass},
@@ -288,6 +292,7 @@ int audit(const std::vector<std::string>& args) {
 
   audit::ApiClient api(*client, policy, &stop);
   int status = kComplete;
+  int scans = 0;
   for (;;) {
     const auto started = std::chrono::steady_clock::now();
     std::string token;
@@ -298,14 +303,19 @@ int audit(const std::vector<std::string>& args) {
       client->set_bearer_token(token);
       audit::ScanOutcome outcome = audit::run_scan(api, settings, stop);
       log_outcome(outcome, settings);
-      status = outcome.status == audit::ScanOutcome::Status::Complete ? kComplete
-               : outcome.status == audit::ScanOutcome::Status::PartlyWritten ? kPartlyWritten
-                                                                              : kFailed;
+      const int scanned = outcome.status == audit::ScanOutcome::Status::Complete ? kComplete
+                          : outcome.status == audit::ScanOutcome::Status::PartlyWritten
+                              ? kPartlyWritten
+                              : kFailed;
+      // Without --once, a scan cut short by the stop is the end of the run, not its outcome.
+      if (once || scans == 0 || !stop.requested()) status = scanned;
+      ++scans;
     }
     if (once || stop.requested()) break;
     const auto next = started + std::chrono::milliseconds(static_cast<long long>(interval * 1000));
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now());
     if (left.count() > 0 && !stop.wait_for(left)) break;
+    if (stop.requested()) break;
   }
 
   finished.store(true);

@@ -55,20 +55,22 @@ bool scalar(const YAML::Node& map, const char* key, std::string& out, const std:
   return true;
 }
 
-// The entry of a named list (clusters, users, contexts) called `name`: its `field` map.
-YAML::Node named(const YAML::Node& root, const char* list, const char* field,
-                 const std::string& name) {
+// The entry of a named list (clusters, users, contexts) called `name`: its `field` map (an empty
+// map when the entry has none); nothing when there is no such entry.
+std::optional<YAML::Node> named(const YAML::Node& root, const char* list, const char* field,
+                                const std::string& name) {
   YAML::Node l = root[list];
-  if (!l || !l.IsSequence()) return YAML::Node();
+  if (!l || !l.IsSequence()) return std::nullopt;
   for (const auto& entry : l) {
     if (!entry.IsMap()) continue;
     YAML::Node n = entry["name"];
     if (n && n.IsScalar() && n.Scalar() == name) {
       YAML::Node f = entry[field];
-      return f ? f : YAML::Node(YAML::NodeType::Map);
+      if (f && f.IsMap()) return f;
+      return YAML::Node(YAML::NodeType::Map);
     }
   }
-  return YAML::Node();
+  return std::nullopt;
 }
 
 std::string resolve(const std::string& path, const fs::path& base) {
@@ -136,22 +138,24 @@ std::optional<Connection> from_kubeconfig(const std::string& path, const Connect
     error = file + " has no current-context; pass --context";
     return std::nullopt;
   }
-  YAML::Node context = named(root, "contexts", "context", context_name);
-  if (!context) {
+  auto found_context = named(root, "contexts", "context", context_name);
+  if (!found_context) {
     error = file + " has no context \"" + context_name + "\"";
     return std::nullopt;
   }
+  const YAML::Node context = *found_context;
   const std::string ctx_where = file + ", context \"" + context_name + "\"";
   std::string cluster_name, user_name;
   if (!scalar(context, "cluster", cluster_name, ctx_where, error) ||
       !scalar(context, "user", user_name, ctx_where, error))
     return std::nullopt;
-  YAML::Node cluster = named(root, "clusters", "cluster", cluster_name);
-  if (!cluster) {
+  auto found_cluster = named(root, "clusters", "cluster", cluster_name);
+  if (!found_cluster) {
     error = ctx_where + " names cluster \"" + cluster_name + "\", which " + file +
             " does not define";
     return std::nullopt;
   }
+  const YAML::Node cluster = *found_cluster;
   const std::string cl_where = "cluster \"" + cluster_name + "\" of " + file;
 
   Connection c;
@@ -189,11 +193,12 @@ std::optional<Connection> from_kubeconfig(const std::string& path, const Connect
   }
 
   if (user_name.empty()) return c;  // a context without a user: no credentials
-  YAML::Node user = named(root, "users", "user", user_name);
-  if (!user) {
+  auto found_user = named(root, "users", "user", user_name);
+  if (!found_user) {
     error = ctx_where + " names user \"" + user_name + "\", which " + file + " does not define";
     return std::nullopt;
   }
+  const YAML::Node user = *found_user;
   const std::string us_where = "user \"" + user_name + "\" of " + file;
   if (user.IsMap()) {
     if (user["exec"]) {

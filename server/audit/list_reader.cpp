@@ -33,7 +33,9 @@ class ListHandler {
   bool key(json::string_t& k) {
     if (skip_ > 0) return true;
     if (building()) {
+      // The member's place is made now, as the DOM parser does (the last of duplicate keys wins).
       key_slot_ = &stack_.back()->get_ref<json::object_t&>()[k];
+      member_key_ = k;
       return true;
     }
     key_ = k;
@@ -101,6 +103,8 @@ class ListHandler {
       if (d > max_depth_) {
         too_deep_ = true;
         skip_ = 1;
+        json* parent = stack_.back();
+        if (parent->is_object()) parent->erase(member_key_);  // no null left in its place
         return true;
       }
       json* s = slot();
@@ -183,6 +187,7 @@ class ListHandler {
   bool too_deep_ = false;
   std::vector<json*> stack_;  // the containers of the item being built
   json* key_slot_ = nullptr;
+  std::string member_key_;  // the key of key_slot_
 };
 
 }  // namespace

@@ -203,6 +203,7 @@ class Scan {
     for (;;) {
       if (stop_.requested()) {
         fail("stopped (SIGTERM or SIGINT) while reading");
+        out_.stopped = true;
         return Listed::Failed;
       }
       net::Response r = api_.list(res, ns, limit, token, selector, metadata_only);
@@ -231,6 +232,11 @@ class Scan {
         continue;
       }
       if (r.status == 404) return Listed::NotServed;
+      if (r.status != 200 && stop_.requested()) {
+        fail("stopped (SIGTERM or SIGINT) while reading; last answer: " + explain(r, "list", res, ns));
+        out_.stopped = true;
+        return Listed::Failed;
+      }
       if (r.status != 200) {
         fail(what + ": " + explain(r, "list", res, ns));
         return Listed::Failed;
@@ -255,6 +261,7 @@ class Scan {
       if (aborted_) break;
       if (stop_.requested()) {
         write_failed(ns, "", "stopped (SIGTERM or SIGINT) while writing", true);
+        out_.stopped = true;
         break;
       }
       std::size_t parts = 0;

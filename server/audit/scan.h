@@ -35,7 +35,9 @@ struct ScanSettings {
                                 ObjectKind::KroTable};
   ReportSettings report;                // the timestamp is taken by the scan
   std::size_t page_size = 500;
-  std::size_t report_page_size = 50;    // own reports are listed in smaller pages
+  // Own reports are listed in small pages: an apiserver that ignores the request for metadata
+  // only sends whole reports (up to max_bytes each).
+  std::size_t report_page_size = 10;
   int list_restarts = 3;                // lists started again after 410 Expired
   int conflict_retries = 5;             // writes again after 409
 };
@@ -53,6 +55,7 @@ struct ScanOutcome {
   enum class Status { Complete, Failed, PartlyWritten };
   Status status = Status::Failed;
   std::string error;  // why it failed, or the first write that failed
+  bool stopped = false;  // ended early by a stop (SIGTERM, SIGINT)
   KindTotals applications, tables, kro_tables;
   std::size_t namespaces = 0;        // namespaces with audited objects
   std::size_t reports_written = 0;   // created or updated

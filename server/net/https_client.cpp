@@ -337,12 +337,14 @@ Response Client::send(const Request& request) {
   }
   Response out;
   const std::size_t cap = options_.max_response_bytes;
-  req.content_receiver = [&out, cap](const char* data, std::size_t n, std::uint64_t,
-                                     std::uint64_t) {
-    if (out.body.size() + n > cap) {
+  req.content_receiver = [&out, cap](const char* data, std::size_t n, std::uint64_t offset,
+                                     std::uint64_t length) {
+    if (out.body.size() + n > cap || length > cap) {
       out.too_large = true;
       return false;
     }
+    // With a Content-Length the body is allocated once, not grown (and copied) by doubling.
+    if (offset == 0 && length > 0) out.body.reserve(static_cast<std::size_t>(length));
     out.body.append(data, n);
     return true;
   };
