@@ -11,8 +11,9 @@
 #   --page-size P  the audit's --page-size (default 500)
 #   --bin PATH     benchmark this binary instead of building one (build-release/)
 #   --no-build     use build-release/bin/dynamodb-streams-webhook as it is
-# Prints one line per run: scan duration (the audit's own log line), wall time, peak RSS, exit
-# status, reports written. The wall time includes the stand-in's (Python) answers. Exits 1 when a
+# Prints one line per run: scan duration (the audit's own log line), wall time, the audit's CPU
+# time (user + system), peak RSS, exit status, reports written. The durations include the time
+# the stand-in (Python) takes to answer; the CPU time is the audit's alone. Exits 1 when a
 # run did not complete its scan (exit status not 0), 2 when it could not run; never because of
 # speed or memory. Loopback only; every process it starts is stopped on exit.
 set -uo pipefail
@@ -86,7 +87,7 @@ contexts: [{name: bench, context: {cluster: standin, user: audit}}]
 EOF
 
 echo "audit of $apps (Applications:namespaces), page size $page, $runs run(s); binary $bin"
-printf '%-4s %-10s %-10s %-10s %-10s %s\n' run scan_ms wall_ms peak_MiB exit reports
+printf '%-4s %-10s %-10s %-10s %-10s %-6s %s\n' run scan_ms wall_ms cpu_ms peak_MiB exit reports
 failed=0
 for i in $(seq "$runs"); do
   # ru_maxrss of exactly this child (os.wait4), in KiB on Linux.
@@ -98,14 +99,15 @@ t0 = time.monotonic()
 p = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=log)
 _, status, usage = os.wait4(p.pid, 0)
 p.returncode = os.waitstatus_to_exitcode(status)
-print(int((time.monotonic() - t0) * 1000), usage.ru_maxrss, p.returncode)
+print(int((time.monotonic() - t0) * 1000), usage.ru_maxrss, p.returncode,
+      int((usage.ru_utime + usage.ru_stime) * 1000))
 PY
 )
-  read -r wall_ms rss_kib rc <<<"$out"
+  read -r wall_ms rss_kib rc cpu_ms <<<"$out"
   scan=$(grep -o '"msg":"scan[^"]*".*' "$work/audit.log" | head -1)
   scan_ms=$(sed -n 's/.*"duration_ms":\([0-9]*\).*/\1/p' <<<"$scan")
   written=$(sed -n 's/.*"reports_written":\([0-9]*\).*/\1/p' <<<"$scan")
-  printf '%-4s %-10s %-10s %-10s %-10s %s written\n' "$i" "${scan_ms:-?}" "$wall_ms" \
+  printf '%-4s %-10s %-10s %-10s %-10s %-6s %s written\n' "$i" "${scan_ms:-?}" "$wall_ms" "$cpu_ms" \
     "$(awk -v k="$rss_kib" 'BEGIN{printf "%.1f", k/1024}')" "$rc" "${written:-?}"
   [ "$rc" = 0 ] || { failed=1; tail -3 "$work/audit.log" >&2; }
 done
