@@ -319,6 +319,10 @@ class Scan {
                                : api_.create(report_, ns, std::move(body));
       if (r.status == 200 || r.status == 201) {
         ++out_.reports_written;
+        // E.g. "unknown field" when the CRD's schema prunes something written: said, not fatal.
+        for (const auto& w : r.headers_named("Warning"))
+          logging::warn("apiserver warning on a report write",
+                        {{"namespace", ns}, {"name", name}, {"warning", w}});
         return true;
       }
       if (update && r.status == 404) {  // deleted since it was read: create it

@@ -324,6 +324,29 @@ class Layout(s.AuditCase):
                              (r["summary"], r["results"], r["metadata"]["labels"]))
         for w in self.srv.writes():
             self.assertIn("/wgpolicyk8s.io/", w.path)
+        # Nothing written that the CRD's schema would prune (a top-level source would be).
+        self.assertEqual(run.lines("apiserver warning on a report write"), [])
+
+    def test_fields_the_crd_prunes_are_logged(self):
+        # A Report CRD whose schema lacks `category`: the apiserver prunes it with a Warning
+        # header per field, which the audit logs (the check above is not blind).
+        schema = copy.deepcopy(st.REPORT_SCHEMA)
+        del schema["properties"]["results"]["items"]["properties"]["category"]
+        reports = st.ResourceType("openreports.io", "v1alpha1", "reports", "Report", "report",
+                                  schema=schema)
+        srv = st.ApiServerStandin(os.path.join(s.CERTS, "tls.crt"),
+                                  os.path.join(s.CERTS, "tls.key"),
+                                  kinds=(st.APPLICATIONS, reports), tokens={s.TOKEN: s.USER})
+        s.allow_audit(srv)
+        srv.add_objects(st.make_applications(2, 1))
+        with srv:
+            kc = s.kubeconfig(os.path.join(self.dir, "kc"), srv.url, {"token": s.TOKEN},
+                              ca_file=os.path.join(s.CERTS, "ca.crt"))
+            run = s.run(["audit", "--kubeconfig", kc, "--once"])
+        self.assertComplete(run)
+        warned = run.lines("apiserver warning on a report write")
+        self.assertEqual(len(warned), 2)
+        self.assertIn('unknown field \\"results[0].category\\"', warned[0]["warning"])
 
     def test_kinds_flag_lists_only_those(self):
         self.srv.add_objects(st.make_applications(4, 1))
@@ -389,6 +412,25 @@ class Placement(s.AuditCase):
         self.assertEqual(set(self.reports()), {("ns-000", s.OURS), ("ns-001", s.OURS),
                                                ("ns-002", s.OURS)})
         self.assertEqual([w.method for w in self.srv.writes() if w.namespace == "ns-001"], ["POST"])
+
+    def test_own_reports_are_read_through_every_page_even_an_empty_one(self):
+        # Ten own stale parts fill the first page (10 to a page); the reports of other tools
+        # after them leave a continue token that leads to a page the label selector empties.
+        own = [s.OURS] + [f"{s.OURS}-{k}" for k in range(2, 11)]
+        for name in own:
+            self.srv.add(st.make_report("a-busy", name, labels={s.LABEL: s.OURS}))
+        for i in range(15):
+            self.srv.add(st.make_report("a-busy", f"zzz-{i:02d}"))
+        run = self.audit()
+        self.assertComplete(run)
+        pages = [r for r in self.srv.requests("GET", r"/reports$")]
+        self.assertEqual(len(pages), 2)
+        self.assertEqual(pages[0].params["labelSelector"], f"{s.LABEL}={s.OURS}")
+        self.assertIn("continue", pages[1].params)
+        self.assertEqual(sorted(w.name for w in self.srv.writes()), sorted(own))
+        self.assertEqual({w.method for w in self.srv.writes()}, {"DELETE"})
+        self.assertEqual(len(self.reports(namespace="a-busy")), 15)
+        self.assertEqual(run.scan()["reports_deleted"], 10)
 
     def test_namespace_flag_reads_writes_and_deletes_only_there(self):
         self.srv.add_objects(st.make_applications(9, 3))
