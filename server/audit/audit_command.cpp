@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -46,8 +47,9 @@ const char* const kDescription =
     "409 on a report reads it again and writes again.\n"
     "\n"
     "Connection: --kubeconfig FILE, else $KUBECONFIG, else the pod's service account\n"
-    "(KUBERNETES_SERVICE_HOST/PORT, token and ca.crt), else ~/.kube/config; --server replaces\n"
-    "the URL (alone: `kubectl proxy`'s http://127.0.0.1:8001, no credentials). Kubeconfig users:\n"
+    "(KUBERNETES_SERVICE_HOST/PORT, token and ca.crt), else ~/.kube/config; an https --server\n"
+    "replaces their URL; an http --server is `kubectl proxy` (http://127.0.0.1:8001: loopback\n"
+    "only, no credentials read or sent). Kubeconfig users:\n"
     "token, tokenFile, client-certificate(-data) + client-key(-data); exec and auth-provider\n"
     "users are not supported (use kubectl proxy). The server's certificate is always verified.\n"
     "\n"
@@ -158,8 +160,8 @@ int audit(const std::vector<std::string>& args) {
   flags.value("context", "NAME", "", "kubeconfig context (default: its current-context)",
               [&](const std::string& v) { conn.context = v; });
   flags.value("server", "URL", "",
-              "apiserver URL, replacing the kubeconfig's or the service account's; alone, "
-              "http://127.0.0.1:8001 of kubectl proxy",
+              "https: the apiserver URL, replacing the kubeconfig's or the service account's; "
+              "http (loopback): kubectl proxy, e.g. http://127.0.0.1:8001, no credentials",
               [&](const std::string& v) { conn.server = v; });
   flags.value("service-account-dir", "DIR", conn.service_account_dir,
               "where the pod's service account token and ca.crt are",

@@ -297,6 +297,21 @@ Getenv process_environment() {
 
 std::optional<Connection> load_connection(const ConnectionFlags& flags, const Getenv& env,
                                           std::string& error) {
+  // --server http://...: kubectl proxy, which authenticates for us. Nothing else is read, so
+  // that a kubeconfig whose user the audit cannot use (exec, auth-provider) is not in the way.
+  if (flags.server.rfind("http://", 0) == 0) {
+    if (!flags.kubeconfig.empty() || !flags.context.empty()) {
+      error = "--server " + flags.server + " (plain http: kubectl proxy) takes no --kubeconfig "
+              "or --context: the proxy authenticates";
+      return std::nullopt;
+    }
+    auto url = net::parse_url(flags.server, error);
+    if (!url) return std::nullopt;
+    Connection c;
+    c.url = *url;
+    c.source = "--server " + flags.server + " without credentials (kubectl proxy)";
+    return c;
+  }
   if (!flags.kubeconfig.empty()) return from_kubeconfig(flags.kubeconfig, flags, error);
   if (auto k = env("KUBECONFIG"); k && !k->empty()) {
     std::string first = k->substr(0, k->find(':'));
@@ -317,21 +332,14 @@ std::optional<Connection> load_connection(const ConnectionFlags& flags, const Ge
     if (fs::exists(path, ec)) return from_kubeconfig(path, flags, error);
   }
   if (!flags.server.empty()) {
-    if (!flags.context.empty()) {
-      error = "--context needs a kubeconfig (--kubeconfig or KUBECONFIG)";
+    std::string why;
+    if (!net::parse_url(flags.server, why)) {
+      error = why;
       return std::nullopt;
     }
-    Connection c;
-    auto url = net::parse_url(flags.server, error);
-    if (!url) return std::nullopt;
-    if (url->scheme == "https") {
-      error = "--server " + flags.server + " without a kubeconfig has no CA to verify it "
-              "against: use --kubeconfig, or kubectl proxy's http://127.0.0.1:8001";
-      return std::nullopt;
-    }
-    c.url = *url;
-    c.source = "--server " + flags.server + " without credentials";
-    return c;
+    error = "--server " + flags.server + " without a kubeconfig has no CA to verify it "
+            "against: use --kubeconfig, or kubectl proxy's http://127.0.0.1:8001";
+    return std::nullopt;
   }
   error = "no way to reach the apiserver: not in a cluster (KUBERNETES_SERVICE_HOST is not "
           "set), no --kubeconfig, no KUBECONFIG, no ~/.kube/config, no --server";

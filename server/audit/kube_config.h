@@ -2,13 +2,13 @@
 // with yaml-cpp), or a bare --server URL (kubectl proxy).
 //
 // Which one, first match wins:
+//   0. --server http://...: kubectl proxy (loopback only), no credentials, nothing else read
 //   1. --kubeconfig FILE
 //   2. $KUBECONFIG (its first path; files are not merged)
 //   3. in the cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT set, with the service
 //      account's token and ca.crt in --service-account-dir
 //   4. ~/.kube/config when it exists
-//   5. --server alone: no credentials (kubectl proxy's http://127.0.0.1:8001)
-// --server replaces the server URL of 1-4 (the credentials stay).
+// --server https://... replaces the server URL of 1-4 (the credentials stay).
 //
 // From a kubeconfig, the current context (or --context) gives the cluster's `server`,
 // `certificate-authority` or `certificate-authority-data`, `tls-server-name`, and the user's

@@ -242,14 +242,23 @@ class Proxy(s.AuditCase):
         proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         t = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.05})
         t.start()
+        # A kubeconfig the audit cannot use (an exec user) is not in the way of the proxy.
+        kc = s.kubeconfig(os.path.join(self.dir, "exec"), self.srv.url,
+                          {"exec": {"command": "aws"}}, ca_file=os.path.join(s.CERTS, "ca.crt"))
         try:
-            run = s.run(["audit", "--once", "--server", f"http://127.0.0.1:{proxy.server_port}"])
+            run = s.run(["audit", "--once", "--server", f"http://127.0.0.1:{proxy.server_port}"],
+                        env={"KUBECONFIG": kc})
+            refused = s.run(["audit", "--once", "--kubeconfig", kc, "--server",
+                             f"http://127.0.0.1:{proxy.server_port}"])
         finally:
             proxy.shutdown()
             proxy.server_close()
             t.join()
         self.assertComplete(run)
+        self.assertIn("kubectl proxy", run.lines("audit starting")[0]["credentials"])
         self.assertEqual(len(self.reports()), 2)
+        self.assertEqual(refused.returncode, 2, refused)
+        self.assertIn("takes no --kubeconfig", refused.stderr)
 
 
 class Refused(s.AuditCase):

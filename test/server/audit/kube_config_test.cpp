@@ -211,12 +211,17 @@ TEST_CASE("which source: --kubeconfig, $KUBECONFIG, the service account, ~/.kube
   REQUIRE_MESSAGE(c, error);
   CHECK(c->token == "home");
 
-  // --server alone: plain http to loopback, no credentials.
+  // --server http://: kubectl proxy, no credentials, even where a kubeconfig would be found.
   f.server = "http://127.0.0.1:8001";
-  c = load_connection(f, env({}), error);
+  c = load_connection(f, env({{"KUBECONFIG", kc}, {"HOME", d.path}}), error);
   REQUIRE_MESSAGE(c, error);
   CHECK(c->url.scheme == "http");
   CHECK(c->token.empty());
+  CHECK(c->token_file.empty());
+  f.kubeconfig = kc;
+  CHECK_FALSE(load_connection(f, env({}), error));
+  CHECK(error.find("takes no --kubeconfig") != std::string::npos);
+  f.kubeconfig.clear();
   f.server = "https://127.0.0.1:6443";
   CHECK_FALSE(load_connection(f, env({}), error));
   CHECK(error.find("no CA to verify it against") != std::string::npos);
