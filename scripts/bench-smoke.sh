@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke run of the benchmarks, so they do not rot: builds them (Release, warnings as errors,
-# in its own build directory), runs every microbenchmark briefly (well under a second each), and
-# runs bench/load.sh for one second per run. Fails on a build failure, a benchmark error or a
+# in its own build directory), runs every microbenchmark briefly (well under a second each),
+# runs bench/load.sh for one second per run, and bench/audit.sh once on 600 Applications. Fails on a build failure, a benchmark error or a
 # socket error / non-2xx answer under load — never because of speed.
 #
 #   scripts/bench-smoke.sh                     build in build-bench
@@ -29,4 +29,9 @@ if grep -q "ERROR OCCURRED" "$out"; then
 fi
 
 section "load benchmark (1 s per run)"
-bench/load.sh --bin "$BUILD_DIR/bin/dynamodb-streams-webhook" --seconds 1
+load_status=0
+bench/load.sh --bin "$BUILD_DIR/bin/dynamodb-streams-webhook" --seconds 1 || load_status=$?
+
+section "audit benchmark (600 Applications in 6 namespaces, one run)"
+bench/audit.sh --bin "$BUILD_DIR/bin/dynamodb-streams-webhook" --apps 600:6 --runs 1
+exit "$load_status"

@@ -1,5 +1,6 @@
 #include "commands.h"
 
+#include "audit/audit_command.h"
 #include "check/check_command.h"
 #include "cli/review_command.h"
 #include "serve/serve_command.h"
@@ -11,6 +12,7 @@ const std::vector<Command>& all() {
       {"serve", "run the HTTPS admission webhook (POST /mutate, POST /validate)", &serve},
       {"check", "default and validate Application (and table) manifests offline", &check},
       {"review", "answer one AdmissionReview exactly as the server would", &review},
+      {"audit", "judge what the cluster holds and write OpenReports Reports", &audit},
   };
   return table;
 }

@@ -1,14 +1,18 @@
-// `dynamodb-streams-webhook check [--output yaml|json|none|report] [FLAGS] FILE...`: defaults and
-// validates the KubeVela Applications of YAML or JSON manifests offline, with the same library
-// functions the webhook runs (mutating first, then validating the defaulted object, as the
-// apiserver does on CREATE), validates ACK Tables and kro DynamoDBTables (never defaulted), and
-// writes the manifests with the defaults applied, or (none, report) audits them: names what the
-// mutating webhook would change and ends with a summary line.
+// `dynamodb-streams-webhook check [--output yaml|json|none|report|openreports] [FLAGS] FILE...`:
+// defaults and validates the KubeVela Applications of YAML or JSON manifests offline, with the
+// same library functions the webhook runs (mutating first, then validating the defaulted object,
+// as the apiserver does on CREATE), validates ACK Tables and kro DynamoDBTables (never
+// defaulted), and writes the manifests with the defaults applied, or (none, report, openreports)
+// audits them: names what the mutating webhook would change and ends with a summary line.
+// openreports judges each object as it is, as `audit` does, and writes audit's report documents.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
+#include "audit/judge.h"
+#include "audit/report.h"
 #include "cli/flags.h"
 #include "check/check_command.h"
 #include "dsw/admission.h"
@@ -26,7 +30,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Output { Yaml, Json, None, Report };
+enum class Output { Yaml, Json, None, Report, OpenReports };
 
 constexpr int kOk = 0, kInvalid = 1, kFailed = 2;
 
@@ -64,6 +68,14 @@ const char* const kDescription =
     "errors and warnings hold the texts above (with --enforcement warn, errors is empty and the\n"
     "errors lead the warnings), defaults the JSON Patch operations the mutating webhook would\n"
     "answer ([] when none; always [] for tables); namespace and name are \"\" when absent.\n"
+    "--output openreports writes to standard output the report documents `audit` writes for\n"
+    "the same objects (one OpenReports Report, or with --report-kind policyreport one\n"
+    "wgpolicyk8s.io PolicyReport, per namespace; JSON, one document after another), so that\n"
+    "  kubectl get applications -A -o json | dynamodb-streams-webhook check --output openreports - | kubectl apply -f -\n"
+    "audits without the chart. Like `audit`, it judges each object as it is (as /validate\n"
+    "judges a CREATE of it, without the mutating webhook's defaults first) and always as\n"
+    "--enforcement deny; standard error and the exit status are as for report, for the objects\n"
+    "as they are. Nothing is written when a file or document cannot be read.\n"
     "\n"
     "With --output yaml or json, when every object is valid, the documents go to standard\n"
     "output in order, the\n"
@@ -167,9 +179,12 @@ std::string counted(std::size_t n, const char* one, const char* many) {
 
 class Checker {
  public:
-  Checker(const Options& options, Output output) : options_(options), output_(output) {}
+  Checker(const Options& options, Output output, const audit::ReportSettings& reports)
+      : options_(options), output_(output), reports_(reports) {}
 
-  bool audit() const { return output_ == Output::None || output_ == Output::Report; }
+  bool audit() const {
+    return output_ == Output::None || output_ == Output::Report || output_ == Output::OpenReports;
+  }
 
   // "N Applications: I invalid, D would be defaulted, W with warnings[; T tables: ...]".
   std::string summary() const {
@@ -222,6 +237,19 @@ class Checker {
 
   const std::string& output() const { return out_; }
 
+  // --output openreports: the report documents of every namespace, one JSON document after
+  // another.
+  std::string reports() const {
+    std::string out;
+    for (const auto& [ns, objects] : judged_) {
+      for (const auto& doc : audit::build_reports(ns, objects, reports_)) {
+        out += doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        out += '\n';
+      }
+    }
+    return out;
+  }
+
  private:
   static void report_syntax(const std::string& name, const yamldoc::Error& e, int line_offset) {
     std::cerr << name;
@@ -268,6 +296,13 @@ class Checker {
     auto check_application = [&](const json& app, const std::string& prefix) {
       Patch patch = default_application(app);
       json ops = json::array();
+      if (output_ == Output::OpenReports) {
+        // As `audit` judges it: the object as it is, as /validate judges a CREATE of it.
+        if (!patch.empty()) ops = json::parse(patch.to_json());
+        report(validate_application(app, nullptr, options_), "Application", app, &ops);
+        judged_[metadata_string(app, "namespace")].push_back(audit::judge(app, options_));
+        return;
+      }
       if (patch.empty()) {
         report(validate_application(app, nullptr, options_), "Application", app, &ops);
         return;
@@ -293,6 +328,8 @@ class Checker {
       report(kind == ObjectKind::AckTable ? tables::validate_ack_table(table, nullptr, options_)
                                           : tables::validate_kro_table(table, nullptr, options_),
              to_string(kind), table, nullptr);
+      if (output_ == Output::OpenReports)
+        judged_[metadata_string(table, "namespace")].push_back(audit::judge(table, options_));
     };
     auto check_object = [&](const json& obj, const std::string& prefix) {
       switch (ObjectKind kind = document_kind(obj)) {
@@ -327,6 +364,7 @@ class Checker {
     switch (output_) {
       case Output::None:
       case Output::Report:  // the report lines are written as the objects are checked
+      case Output::OpenReports:  // the documents are written at the end
         return;
       case Output::Json:
         out_ += yamldoc::to_json_text(doc.node, 2);
@@ -353,6 +391,8 @@ class Checker {
   };
   const Options& options_;
   Output output_;
+  const audit::ReportSettings& reports_;
+  std::map<std::string, std::vector<audit::Judged>> judged_;  // by namespace
   std::string out_;
   std::size_t written_ = 0;
   Counts apps_, tables_;
@@ -363,11 +403,14 @@ class Checker {
 int check(const std::vector<std::string>& args) {
   Options options;
   Output output = Output::Yaml;
+  audit::ReportSettings reports;
+  bool report_flags = false;
   cli::FlagSet flags("check",
-                     "dynamodb-streams-webhook check [--output yaml|json|none|report] [FLAGS] FILE...",
+                     "dynamodb-streams-webhook check [--output yaml|json|none|report|openreports] [FLAGS] FILE...",
                      kDescription);
-  flags.value("output", "yaml|json|none|report", "yaml",
-              "what to write to standard output (none, report: an audit with a summary line)",
+  flags.value("output", "yaml|json|none|report|openreports", "yaml",
+              "what to write to standard output (none, report, openreports: an audit with a "
+              "summary line)",
               [&output](const std::string& v) {
                 if (v == "yaml")
                   output = Output::Yaml;
@@ -377,9 +420,46 @@ int check(const std::vector<std::string>& args) {
                   output = Output::None;
                 else if (v == "report")
                   output = Output::Report;
+                else if (v == "openreports")
+                  output = Output::OpenReports;
                 else
-                  throw cli::UsageError{"check: --output must be yaml, json, none or report, not \"" +
+                  throw cli::UsageError{"check: --output must be yaml, json, none, report or "
+                                        "openreports, not \"" + v + "\""};
+              });
+  flags.value("report-kind", "report|policyreport", "report",
+              "with --output openreports: openreports.io/v1alpha1 Reports or wgpolicyk8s.io/v1alpha2 "
+              "PolicyReports",
+              [&](const std::string& v) {
+                report_flags = true;
+                if (!audit::parse_report_kind(v, reports.kind))
+                  throw cli::UsageError{"check: --report-kind must be report or policyreport, not \"" +
                                         v + "\""};
+              });
+  flags.value("report-name", "NAME", std::string(audit::kDefaultReportName),
+              "with --output openreports: the reports' name (parts NAME-2, ...)",
+              [&](const std::string& v) {
+                report_flags = true;
+                std::string why;
+                if (!audit::valid_report_name(v, why))
+                  throw cli::UsageError{"check: --report-name \"" + v + "\" " + why};
+                reports.name = v;
+              });
+  flags.value("max-report-bytes", "BYTES", std::to_string(audit::kDefaultMaxReportBytes),
+              "with --output openreports: the largest report (compact JSON) before numbered parts",
+              [&](const std::string& v) {
+                report_flags = true;
+                std::size_t used = 0;
+                unsigned long long n = 0;
+                try {
+                  n = std::stoull(v, &used);
+                } catch (...) {
+                  used = 0;
+                }
+                if (used != v.size() || n < audit::kMinReportBytes || n > 1'000'000'000ULL)
+                  throw cli::UsageError{"check: --max-report-bytes must be a number from " +
+                                        std::to_string(audit::kMinReportBytes) +
+                                        " to 1000000000, not \"" + v + "\""};
+                reports.max_bytes = static_cast<std::size_t>(n);
               });
   cli::add_admission_flags(flags, options);
   if (!flags.parse(args, std::cout)) return 0;
@@ -387,11 +467,26 @@ int check(const std::vector<std::string>& args) {
   if (files.empty()) throw cli::UsageError{"check: no FILE given (use - for standard input)"};
   if (std::count(files.begin(), files.end(), "-") > 1)
     throw cli::UsageError{"check: standard input (-) can be read only once"};
+  if (report_flags && output != Output::OpenReports)
+    throw cli::UsageError{"check: --report-kind, --report-name and --max-report-bytes go with "
+                          "--output openreports"};
+  reports.timestamp = audit::Timestamp::now();  // one for every result
 
-  Checker checker(options, output);
+  Checker checker(options, output, reports);
   int status = kOk;
   for (const auto& f : files) status = std::max(status, checker.file(f));
   if (checker.audit()) std::cerr << checker.summary() << "\n";
+  if (output == Output::OpenReports) {
+    // Reports replace what is in the cluster: none at all when an input could not be read.
+    if (status == kFailed) return status;
+    std::cout << checker.reports();
+    std::cout.flush();
+    if (!std::cout) {
+      std::cerr << "check: cannot write to standard output\n";
+      return kFailed;
+    }
+    return status;
+  }
   // A report is written whatever the status; documents only when all of them may be applied.
   if (status != kOk && output != Output::Report) return status;
   std::cout << checker.output();

@@ -634,6 +634,79 @@ class Audit(unittest.TestCase):
         self.assertEqual((code, out, err), (0, "", "0 Applications: 0 invalid, 0 would be defaulted, 0 with warnings\n"))
 
 
+def report_documents(out):
+    """The JSON documents `check --output openreports` printed, one after another."""
+    docs, dec, pos = [], json.JSONDecoder(), 0
+    while pos < len(out):
+        while pos < len(out) and out[pos].isspace():
+            pos += 1
+        if pos < len(out):
+            doc, pos = dec.raw_decode(out, pos)
+            docs.append(doc)
+    return docs
+
+
+class OpenReports(unittest.TestCase):
+    """--output openreports: audit's documents (their content is compared with what `audit`
+    writes in test/server/audit/audit_reports_test.py); here what is particular to check."""
+
+    def test_one_report_per_namespace_of_a_kubectl_list_and_the_exit_status_of_report(self):
+        items = [kubectl_application(i, copy.deepcopy(AUDIT_CASES[i % len(AUDIT_CASES)][1]))
+                 for i in range(28)]
+        stdin = json.dumps({"apiVersion": "v1", "kind": "List", "items": items}).encode()
+        code, out, err = run("--output", "openreports", "-", stdin=stdin)
+        code_report, _, err_report = run("--output", "report", "-", stdin=stdin)
+        self.assertEqual(code, code_report)
+        # The same lines and summary on standard error (these cases read the same defaulted
+        # or not; openreports judges the objects as they are).
+        self.assertEqual(err, err_report)
+        docs = report_documents(out)
+        self.assertEqual(sorted(d["metadata"]["namespace"] for d in docs),
+                         ["team-%d" % i for i in range(7)])
+        names = []
+        for d in docs:
+            self.assertEqual((d["apiVersion"], d["kind"], d["metadata"]["name"]),
+                             ("openreports.io/v1alpha1", "Report", "dynamodb-streams-webhook"))
+            self.assertEqual(sum(d["summary"].values()), len(d["results"]))
+            stamps = {(r["timestamp"]["seconds"], r["timestamp"]["nanos"]) for r in d["results"]}
+            self.assertEqual(len(stamps), 1)
+            names += [r["resources"][0]["name"] for r in d["results"]]
+        self.assertEqual(set(names), {i["metadata"]["name"] for i in items})
+        code, out, _ = run("--output", "openreports", "--report-kind", "policyreport",
+                           "--report-name", "audit", "-", stdin=stdin)
+        for d in report_documents(out):
+            self.assertEqual((d["kind"], d["metadata"]["name"]), ("PolicyReport", "audit"))
+            self.assertNotIn("source", d)
+
+    def test_objects_are_judged_as_they_are_not_defaulted_first(self):
+        # The trait's defaults are not written in first: the report says what is stored.
+        code, out, err = run("--output", "openreports", example("basic-usage.yaml"))
+        self.assertEqual(code, 0, err)
+        (doc,) = report_documents(out)
+        self.assertNotIn("namespace", doc["metadata"])   # kubectl apply's namespace
+        (res,) = doc["results"]
+        self.assertEqual(res["result"], "pass")
+        self.assertIn("defaults", res["properties"])
+
+    def test_nothing_is_written_when_an_input_cannot_be_read(self):
+        code, out, err = run("--output", "openreports", example("basic-usage.yaml"),
+                             fixture("malformed.yaml"))
+        self.assertEqual((code, out), (2, ""), err)
+
+    def test_report_flags_go_with_openreports_only(self):
+        for args in (["--report-kind", "policyreport"], ["--report-name", "x"],
+                     ["--max-report-bytes", "20000"]):
+            with self.subTest(args):
+                code, out, err = run(*args, example("basic-usage.yaml"))
+                self.assertEqual((code, out), (2, ""))
+                self.assertIn("go with --output openreports", err)
+        for args in (["--report-kind", "Report"], ["--report-name", "Bad"],
+                     ["--max-report-bytes", "100"]):
+            with self.subTest(args):
+                code, out, _ = run("--output", "openreports", *args, example("basic-usage.yaml"))
+                self.assertEqual((code, out), (2, ""))
+
+
 class Failures(unittest.TestCase):
     def test_missing_file_exits_2(self):
         code, out, err = run("does-not-exist.yaml")
