@@ -127,6 +127,62 @@ std::optional<std::vector<std::string_view>> split_json_values(std::string_view 
   return parts;
 }
 
+// A JSON value made readable for yaml-cpp: JSON writes a character beyond U+FFFF as a pair of
+// UTF-16 escapes (`"\ud83d\ude00"`, as `jq -a` and Python's json.dumps do), which YAML has no
+// place for (yaml-cpp 0.7 refuses "invalid unicode: 55357"); the pair becomes YAML's 8-digit
+// escape of the same character (`"\U0001f600"`). Everything else is kept as it is; a lone
+// surrogate is still refused by yaml-cpp.
+std::string combine_surrogate_escapes(std::string_view json) {
+  auto hex4 = [&](std::size_t at, unsigned& v) {
+    if (at + 4 > json.size()) return false;
+    v = 0;
+    for (std::size_t k = at; k < at + 4; ++k) {
+      char c = json[k];
+      unsigned d = c >= '0' && c <= '9'   ? static_cast<unsigned>(c - '0')
+                   : c >= 'a' && c <= 'f' ? static_cast<unsigned>(c - 'a' + 10)
+                   : c >= 'A' && c <= 'F' ? static_cast<unsigned>(c - 'A' + 10)
+                                          : 16u;
+      if (d == 16) return false;
+      v = v * 16 + d;
+    }
+    return true;
+  };
+  std::string out;
+  out.reserve(json.size());
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (!in_string) {
+      if (c == '"') in_string = true;
+      out.push_back(c);
+      continue;
+    }
+    if (c == '"') {
+      in_string = false;
+      out.push_back(c);
+      continue;
+    }
+    if (c != '\\' || i + 1 >= json.size()) {
+      out.push_back(c);
+      continue;
+    }
+    unsigned hi = 0, lo = 0;
+    if (json[i + 1] == 'u' && hex4(i + 2, hi) && hi >= 0xD800 && hi <= 0xDBFF &&
+        json.substr(i + 6, 2) == "\\u" && hex4(i + 8, lo) && lo >= 0xDC00 &&
+        lo <= 0xDFFF) {
+      unsigned cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+      char buf[11];
+      std::snprintf(buf, sizeof buf, "\\U%08x", cp);
+      out.append(buf);
+      i += 11;
+      continue;
+    }
+    out.push_back(c);  // the escape's backslash and the character it escapes
+    out.push_back(json[++i]);
+  }
+  return out;
+}
+
 bool is_marker_line(std::string_view line, std::string_view marker) {
   if (line.substr(0, 3) != marker) return false;
   return line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r' || line[3] == '\n';
@@ -219,7 +275,7 @@ std::vector<Document> load_stream(std::string_view text) {
   if (auto parts = split_json_values(text)) {
     for (auto part : *parts) {
       int line_offset = count_lines(text.substr(0, static_cast<std::size_t>(part.data() - text.data())));
-      auto docs = load_all(std::string(part), line_offset);
+      auto docs = load_all(combine_surrogate_escapes(part), line_offset);
       if (docs.size() != 1) throw Error("cannot read the JSON value", line_offset + 1);
       std::string source(part);
       source.push_back('\n');

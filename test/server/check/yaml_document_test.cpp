@@ -80,3 +80,17 @@ TEST_CASE("a stray top-level ',' is a syntax error, not an endless loop (yaml-cp
   CHECK(yd::to_json(docs[3].node) == json({{"c", 3}}));
   CHECK(yd::load_stream("[1]\n[2]\n{}\n").size() == 3);
 }
+
+TEST_CASE("JSON's escapes of a character beyond U+FFFF (a UTF-16 pair) are read as that character") {
+  // jq -a and Python's json.dumps write them so; yaml-cpp alone refuses "invalid unicode".
+  auto docs = yd::load_stream(R"({"name": "app-\ud83d\ude00", "b": "\\ud83d\\ude00", "c": ["\uD83D\uDE00"]})");
+  REQUIRE(docs.size() == 1);
+  CHECK(docs[0].node["name"].as<std::string>() == "app-\xF0\x9F\x98\x80");
+  CHECK(docs[0].node["b"].as<std::string>() == "\\ud83d\\ude00");  // escaped backslashes
+  CHECK(docs[0].node["c"][0].as<std::string>() == "\xF0\x9F\x98\x80");
+  REQUIRE(docs[0].source);
+  CHECK(docs[0].source->find("\\ud83d\\ude00") != std::string::npos);  // written back as it was
+  // A lone surrogate is no character: still refused, with its position.
+  CHECK_THROWS_AS(yd::load_stream(R"({"a": "\ud83d"})"), Error);
+  CHECK_THROWS_AS(yd::load_stream(R"({"a": "\ude00\ud83d"})"), Error);
+}
