@@ -88,9 +88,10 @@ def group_concurrency(binary):
     rv["request"]["operation"] = "UPDATE"
     rv["request"]["oldObject"] = old
     data = json.dumps(rv).encode()
-    check(6 * 1024 * 1024 < len(data) <= 7 * 1024 * 1024, "an UPDATE with two 3 MiB objects (%d bytes)" % len(data))
+    assert 6 * 1024 * 1024 < len(data) <= 7 * 1024 * 1024, len(data)  # the input, not a check
     status, _, out = srv.request("POST", "/mutate", data, JSON, timeout=20)
-    check(status == 200 and json.loads(out)["response"]["allowed"], "is answered 200 (got %s)" % status)
+    check(status == 200 and json.loads(out)["response"]["allowed"],
+          "an UPDATE with two 3 MiB objects (%d bytes) is answered 200 (got %s)" % (len(data), status))
     status, _, _ = srv.request("POST", "/mutate", data + b" " * (7 * 1024 * 1024 + 1 - len(data)), JSON, timeout=20)
     check(status == 413, "one byte over 7 MiB is 413 (got %s)" % status)
     check(srv.request("GET", "/healthz")[0] == 200, "still healthy")

@@ -60,6 +60,7 @@ def group_http(binary):
               % os.path.basename(path))
         n += 1
     conn.close()
+    check(n >= 10, "every defaulting fixture was sent (%d of test/fixtures/defaulting)" % n)
 
     v1b = basic_review("beta-uid-7")
     v1b["apiVersion"] = "admission.k8s.io/v1beta1"

@@ -75,6 +75,10 @@ def group_warn(binary):
     byte the same; the cap of 20 warnings; metrics and logs say warned."""
     certs = make_certs(tmpdir("dsw-warn-"))
     cases = warn_cases()
+    sources = {name.split("/")[0] for name, _, _ in cases if "/" in name}
+    check(sources == {"corpus", "check", "defaulting"} and len(cases) >= 100,
+          "%d cases: the golden guards, the serve corpus, check's and the defaulting fixtures (%s)"
+          % (len(cases), sorted(sources)))
     flag_sets = sorted({f for _, f, _ in cases})
     deny = {f: Server(binary, certs, *f) for f in flag_sets}
     warn = {f: Server(binary, certs, *f, "--enforcement", "warn") for f in flag_sets}
