@@ -16,9 +16,6 @@ from serve_support import Server, basic_review, check, guard_cases, make_certs, 
 
 
 def group_guards(binary):
-    """ACK Tables and kro DynamoDBTables through the real server: golden /validate answers for
-    every rule, /mutate leaves them untouched, Applications still answered, metrics and logs
-    carry the kind."""
     certs = make_certs(tmpdir("dsw-guards-"))
     cases = guard_cases()
     check(len(cases) >= 30, "%d golden cases in test/fixtures/guards" % len(cases))

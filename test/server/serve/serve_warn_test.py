@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """`serve --enforcement warn` next to `serve` (deny) (`ctest -R serve_warn`): every review of the
-test data that deny refuses for its content is allowed with the denial's field errors as
-warnings; everything else is answered byte for byte the same; the cap of 20 warnings; metrics and
-logs say warned.
+test data that deny refuses for its content is allowed, warning with the deny answer's field
+error strings in the same order and then its warnings; everything else (allowed answers, 400s,
+/mutate) is byte for byte the same; the cap of 20 warnings; metrics and logs say warned.
 
 Usage: serve_warn_test.py BINARY
 """
@@ -69,10 +69,6 @@ def same_warning(got, want):
 
 
 def group_warn(binary):
-    """`serve --enforcement warn` next to `serve` (deny): every review of the test data that deny
-    refuses for its content is allowed, warning with the deny answer's field error strings in the
-    same order and then its warnings; everything else (allowed answers, 400s, /mutate) is byte for
-    byte the same; the cap of 20 warnings; metrics and logs say warned."""
     certs = make_certs(tmpdir("dsw-warn-"))
     cases = warn_cases()
     sources = {name.split("/")[0] for name, _, _ in cases if "/" in name}
