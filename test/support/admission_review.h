@@ -1,6 +1,6 @@
 // AdmissionReviews for the C++ suites (test/lib, via test_support.h), the fuzz targets and the
 // microbenchmark: their one builder. The Python suites have test/support/reviews.py, which builds
-// the same review.
+// reviews of the same shape.
 //
 // A review carries what an apiserver puts in an admission.k8s.io AdmissionRequest: uid, kind and
 // resource (requestKind and requestResource the same), name and namespace (from the object's
