@@ -7,7 +7,11 @@
                             300 components make ~250 KB and 1900 make ~1.5 MiB
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "support"))
+from reviews import review_for  # noqa: E402  the one AdmissionReview builder of the Python suites
 
 
 def basic_component():
@@ -39,20 +43,11 @@ def large_component(i):
 
 
 def review(components):
-    gvk = {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"}
-    gvr = {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"}
     app = {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application",
            "metadata": {"name": "user-table-with-streams", "namespace": "default",
                         "uid": "7f0c1e2a-3b4c-4d5e-8f90-1a2b3c4d5e6f", "generation": 1, "labels": {"team": "data"}},
            "spec": {"components": components}}
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "kind": gvk, "resource": gvr,
-                        "requestKind": gvk, "requestResource": gvr, "name": app["metadata"]["name"],
-                        "namespace": "default", "operation": "CREATE",
-                        "userInfo": {"username": "kubernetes-admin",
-                                     "groups": ["system:masters", "system:authenticated"]},
-                        "object": app, "oldObject": None, "dryRun": False,
-                        "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}}}
+    return review_for(app, uid="705ab4f5-6393-11e8-b7cc-42010a800002")
 
 
 def main(argv):

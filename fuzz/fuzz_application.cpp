@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admission_review.h"
 #include "dsw/handler.h"
 #include "invariants.h"
 
@@ -187,23 +188,20 @@ json old_application(Bytes& b, const json& app) {
   return old;
 }
 
+// The review around the Application (test/support/admission_review.h), with the operation, dryRun,
+// kind (now and then one the webhook does not handle) and apiVersion chosen by the bytes.
 json review(Bytes& b) {
   const char* const ops[] = {"CREATE", "CREATE", "CREATE", "UPDATE", "UPDATE", "DELETE", "CONNECT"};
   std::string op = b.from(ops);
-  json req = {{"uid", "fuzz-uid"},
-              {"kind", {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"kind", "Application"}}},
-              {"resource",
-               {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"resource", "applications"}}},
-              {"name", "app"},
-              {"namespace", "team-a"},
-              {"operation", op},
-              {"dryRun", b.pick(8) == 0}};
-  if (b.pick(16) == 0) req["kind"]["kind"] = "Component";
-  req["object"] = application(b);
-  if (op == "UPDATE") req["oldObject"] = old_application(b, req["object"]);
-  return {{"apiVersion", b.coin() ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1"},
-          {"kind", "AdmissionReview"},
-          {"request", std::move(req)}};
+  const bool dry_run = b.pick(8) == 0;
+  dsw::testing::Gvk kind = dsw::testing::kApplicationKind;
+  if (b.pick(16) == 0) kind.kind = "Component";
+  json object = application(b);
+  json old = op == "UPDATE" ? old_application(b, object) : json();
+  json rev = dsw::testing::review(op, std::move(object), std::move(old),
+                                  b.coin() ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1", kind);
+  rev["request"]["dryRun"] = dry_run;
+  return rev;
 }
 
 bool is_streams_type(const json& t) {

@@ -18,6 +18,8 @@ import sys
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "test", "support"))
+from reviews import ACK_TABLE, KRO_TABLE, V1BETA1, review_for  # noqa: E402  the one AdmissionReview builder
 CORPUS = os.path.join(ROOT, "fuzz", "corpus")
 FIXTURES = os.path.join(ROOT, "test", "fixtures", "defaulting")
 
@@ -29,24 +31,9 @@ def examples_dir():
     return shared if os.path.isdir(shared) else os.path.join(ROOT, "test", "fixtures", "examples")
 
 
-def review(obj, operation="CREATE", old=None, api_version="admission.k8s.io/v1", uid="seed-uid",
-           kind=None):
-    meta = obj.get("metadata", {}) if isinstance(obj, dict) else {}
-    req = {
-        "uid": uid,
-        "kind": kind or {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
-        "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
-        "name": meta.get("name", "app"),
-        "namespace": meta.get("namespace", "default"),
-        "operation": operation,
-        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
-        "dryRun": False,
-    }
-    if obj is not None and operation != "DELETE":
-        req["object"] = obj
-    if old is not None:
-        req["oldObject"] = old
-    return {"apiVersion": api_version, "kind": "AdmissionReview", "request": req}
+def review(obj, operation="CREATE", old=None, api_version="admission.k8s.io/v1", **kw):
+    """A seed review (uid "seed-uid"): test/support/reviews.py's review_for."""
+    return review_for(obj, "seed-uid", operation, api_version, old, **kw)
 
 
 def view_type_changed(app):
@@ -60,8 +47,7 @@ def view_type_changed(app):
     return other
 
 
-ACK = {"group": "dynamodb.services.k8s.aws", "version": "v1alpha1", "kind": "Table"}
-KRO = {"group": "kro.run", "version": "v1alpha1", "kind": "DynamoDBTable"}
+ACK, KRO = ACK_TABLE, KRO_TABLE
 
 
 def table_reviews():
@@ -99,7 +85,7 @@ def table_reviews():
                                      ack(on), kind=ACK)),
         ("ack-update-unchanged", review(ack({"streamEnabled": True}, regions, tableClass="STANDARD"),
                                         "UPDATE", ack({"streamEnabled": True}, regions), kind=ACK)),
-        ("ack-v1", review(ack(on), api_version="admission.k8s.io/v1beta1",
+        ("ack-v1", review(ack(on), api_version=V1BETA1,
                           kind=dict(ACK, version="v1"))),
         ("kro-valid", review(kro(streamEnabled=True, streamViewType="KEYS_ONLY"), kind=KRO)),
         ("kro-no-stream", review(kro(), kind=KRO)),
@@ -108,7 +94,7 @@ def table_reviews():
         ("kro-disabled-view", review(kro(streamEnabled=False, streamViewType="NEW_IMAGE"), kind=KRO)),
         ("kro-update-change", review(kro(streamEnabled=True, streamViewType="OLD_IMAGE"), "UPDATE",
                                      kro(streamEnabled=True, streamViewType="NEW_IMAGE"),
-                                     "admission.k8s.io/v1beta1", kind=dict(KRO, version="v1"))),
+                                     V1BETA1, kind=dict(KRO, version="v1"))),
         ("table-object-not-an-object", review([1], kind=ACK)),
     ]
     return out
@@ -167,7 +153,7 @@ def main():
     for name, app in apps:
         reviews.append((f"{name}-create-v1", review(app)))
         reviews.append((f"{name}-update-v1beta1",
-                        review(app, "UPDATE", view_type_changed(app), "admission.k8s.io/v1beta1")))
+                        review(app, "UPDATE", view_type_changed(app), V1BETA1)))
     base = apps[0][1]
     reviews += [
         ("delete", review(None, "DELETE", base)),
@@ -175,7 +161,7 @@ def main():
         ("other-kind", review({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
                               kind={"group": "", "version": "v1", "kind": "ConfigMap"})),
         ("create-object-not-an-object", review([1, 2, 3])),
-        ("dry-run", dict(review(base), request=dict(review(base)["request"], dryRun=True))),
+        ("dry-run", review(base, dry_run=True)),
     ]
     reviews += table_reviews()
     for name, rev in reviews:

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admission_review.h"  // test/support: the one AdmissionReview builder of the C++ suites
+
 namespace dsw::bench {
 
 using nlohmann::json;
@@ -24,8 +26,6 @@ json component(std::size_t i) {
 std::string make_review(std::size_t components) {
   json comps = json::array();
   for (std::size_t i = 0; i < components; ++i) comps.push_back(component(i));
-  json gvk = {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"kind", "Application"}};
-  json gvr = {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"resource", "applications"}};
   json app = {{"apiVersion", "core.oam.dev/v1beta1"},
               {"kind", "Application"},
               {"metadata",
@@ -35,26 +35,7 @@ std::string make_review(std::size_t components) {
                 {"generation", 1},
                 {"labels", {{"team", "data"}}}}},
               {"spec", {{"components", std::move(comps)}}}};
-  json review = {
-      {"apiVersion", "admission.k8s.io/v1"},
-      {"kind", "AdmissionReview"},
-      {"request",
-       {{"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"},
-        {"kind", gvk},
-        {"resource", gvr},
-        {"requestKind", gvk},
-        {"requestResource", gvr},
-        {"name", "user-table-with-streams"},
-        {"namespace", "default"},
-        {"operation", "CREATE"},
-        {"userInfo",
-         {{"username", "kubernetes-admin"},
-          {"groups", json::array({"system:masters", "system:authenticated"})}}},
-        {"object", std::move(app)},
-        {"oldObject", nullptr},
-        {"dryRun", false},
-        {"options", {{"apiVersion", "meta.k8s.io/v1"}, {"kind", "CreateOptions"}}}}}};
-  return review.dump();
+  return dsw::testing::review("CREATE", std::move(app)).dump();
 }
 
 }  // namespace dsw::bench

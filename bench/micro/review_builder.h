@@ -1,5 +1,6 @@
 // AdmissionReviews of any size for the microbenchmark: the seed's basic-usage Application with
-// its component repeated N times (each with its own name and one dynamodb-streams-kro trait).
+// its component repeated N times (each with its own name and one dynamodb-streams-kro trait),
+// wrapped by test/support/admission_review.h.
 #pragma once
 
 #include <cstddef>

@@ -16,7 +16,7 @@ import yaml
 
 from deploy_support import (NS, RenderError, by_kind, chart_meta, check, check_selfsigned_secret, container,
                             container_images, dashboard_configmaps, load_values, main, min_replicas, render_all,
-                            review, review_cli, write_values)
+                            review_cli, review_for, write_values)
 
 
 def group_render(t):
@@ -317,7 +317,7 @@ def group_notes(t):
 
     def answer(obj, *flags):
         """The validating answer to `kubectl apply --dry-run=server` of obj."""
-        return review_cli(t, review(obj, "n-1", dry_run=True), "--validate", *flags)
+        return review_cli(t, review_for(obj, uid="n-1", dry_run=True), "--validate", *flags)
 
     bad = answer(app)
     check(bad.get("allowed") is False and "viewType" in json.dumps(bad),

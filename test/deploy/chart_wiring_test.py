@@ -19,7 +19,7 @@ import subprocess
 from deploy_support import (NS, ChartServer, application, by_kind, chart_meta, check, check_selfsigned_secret,
                             container, dashboard_configmaps, dashboard_file, duration_seconds, guards_on,
                             invalid_table_review, labels_match, load_values, main, make_client_cert,
-                            min_replicas, one, parse_args_list, pem_from_b64, render_all, resolve_port, review, skip)
+                            min_replicas, one, parse_args_list, pem_from_b64, render_all, resolve_port, review_for, skip)
 
 
 def check_wiring(t, name, docs, values):
@@ -450,7 +450,7 @@ def group_serve(t):
                 if rule["apiGroups"] == ["core.oam.dev"]:
                     # the mutating entry gets a valid Application, the validating one an invalid one
                     mutating = kind.startswith("Mutating")
-                    rv = review(application("NEW_IMAGE" if mutating else "NEW_IMAGES"), uid)
+                    rv = review_for(application("NEW_IMAGE" if mutating else "NEW_IMAGES"), uid=uid)
                     want = True if mutating else False
                 else:
                     rv, want = invalid_table_review(rule["apiGroups"][0], rule["resources"][0], uid), False
@@ -475,7 +475,7 @@ def serve_client_ca(t):
     ctr = container(by_kind(docs, "Deployment")[0])
     probe_ports = [resolve_port(ctr, ctr.get(p, {}).get("tcpSocket", {}).get("port")) for p in ("readinessProbe", "livenessProbe")]
     with ChartServer(t, docs, files, client_ca=good["ca.crt"], client=good) as srv:
-        rv = review(application("NEW_IMAGE"), "c-1")
+        rv = review_for(application("NEW_IMAGE"), uid="c-1")
         status, body = srv.call("POST", "/validate", json.dumps(rv).encode())
         check(answer(status, body, "c-1") is not None,
               f"with a client certificate, POST /validate answers: {status} {body[:200]!r}")

@@ -27,15 +27,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import http.client
-import socket
 
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "test", "support"))
 sys.path.insert(0, os.path.join(ROOT, "test", "server", "serve"))
-from serve_support import Server, review_for  # noqa: E402  the Python suites' one AdmissionReview builder
+from serve_support import Server  # noqa: E402
+from reviews import review_for  # noqa: E402,F401  the Python suites' one AdmissionReview builder (test/support)
 
 SKIP = 77
 NS = "dsw-system"
@@ -542,17 +541,6 @@ def application(view_type, name="a"):
                                      "traits": [{"type": "dynamodb-streams-kro", "properties": {"viewType": view_type}}]}]}}
 
 
-def review(obj, uid, kind=None, resource=None, dry_run=False):
-    """An admission.k8s.io/v1 CREATE review of `obj` (serve_support.review_for); `kind` and
-    `resource` (GroupVersionKind/Resource dicts) for objects other than Applications."""
-    r = review_for(obj, uid=uid)
-    if kind:
-        r["request"]["kind"], r["request"]["resource"] = kind, resource
-    if dry_run:
-        r["request"]["dryRun"] = True
-    return r
-
-
 def invalid_table_review(group, resource, uid):
     """A review of a table object of a guards rule (ACK Table or kro DynamoDBTable) whose stream is
     enabled without a view type: the table rules deny it."""
@@ -560,8 +548,8 @@ def invalid_table_review(group, resource, uid):
     spec = {"streamSpecification": {"streamEnabled": True}} if kind == "Table" else {"streamEnabled": True}
     obj = {"apiVersion": group + "/v1alpha1", "kind": kind, "metadata": {"name": "t", "namespace": "default"},
            "spec": spec}
-    return review(obj, uid, kind={"group": group, "version": "v1alpha1", "kind": kind},
-                  resource={"group": group, "version": "v1alpha1", "resource": resource})
+    return review_for(obj, uid=uid, kind={"group": group, "version": "v1alpha1", "kind": kind},
+                      resource={"group": group, "version": "v1alpha1", "resource": resource})
 
 
 def review_cli(t, rv, *flags):
@@ -591,7 +579,7 @@ class ChartServer:
     end it within 40 s.
 
         with ChartServer(t, docs, files) as srv:
-            status, body = srv.call("POST", "/validate", json.dumps(review(...)).encode())
+            status, body = srv.call("POST", "/validate", json.dumps(review_for(...)).encode())
     """
     REPLACED = ("port", "bind-address", "tls-cert-file", "tls-private-key-file", "client-ca-file",
                 "shutdown-delay", "log-format")
@@ -669,15 +657,9 @@ class ChartServer:
         ctx = ssl.create_default_context(cafile=self.files["ca.crt"])
         if client:
             ctx.load_cert_chain(client["client.crt"], client["client.key"])
-        host = f"{self.svc}.{NS}.svc"
-        c = http.client.HTTPSConnection(host, self.port, context=ctx, timeout=5)
-        c.sock = ctx.wrap_socket(socket.create_connection(("127.0.0.1", self.port), timeout=5), server_hostname=host)
-        try:
-            c.request(method, path, body=body, headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            return r.status, r.read()
-        finally:
-            c.close()
+        status, _, data = self.server.request(method, path, body, {"Content-Type": "application/json"},
+                                              ctx=ctx, timeout=5, host=f"{self.svc}.{NS}.svc")
+        return status, data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import json
 import re
 
 from deploy_support import (ChartServer, application, by_kind, check, check_selfsigned_secret, dashboard_configmaps,
-                            dashboard_file, main, review)
+                            dashboard_file, main, review_for)
 import prometheus_text  # test/support, on the path deploy_support sets  # noqa: E402
 from promql import GRAFANA_BUILTINS, analyze_promql, grafana_variable_query
 
@@ -139,7 +139,7 @@ def scrape_live_metrics(t):
         return None
 
     def body(uid, view_type):
-        return json.dumps(review(application(view_type), uid)).encode()
+        return json.dumps(review_for(application(view_type), uid=uid)).encode()
     with ChartServer(t, docs, files) as srv:
         sent = [("/validate", body("l-1", "NEW_IMAGES"), 200), ("/validate", body("l-2", "NEW_IMAGE"), 200),
                 ("/mutate", body("l-3", "NEW_IMAGE"), 200), ("/validate", b"{not a review", 400)]

@@ -294,14 +294,9 @@ json table_review(const std::string& group, const std::string& version, const st
                 {"metadata", {{"name", "orders"}, {"namespace", "team-a"}}},
                 {"spec", std::move(s)}};
   };
-  json rev = review(operation, object(std::move(spec)),
-                    old_spec.is_null() ? json() : object(std::move(old_spec)));
-  rev["request"]["kind"] = {{"group", group}, {"version", version}, {"kind", kind}};
-  rev["request"]["resource"] = {{"group", group},
-                                {"version", version},
-                                {"resource", kind == "Table" ? "tables" : "dynamodbtables"}};
-  rev["request"]["name"] = "orders";
-  return rev;
+  return review(operation, object(std::move(spec)),
+                old_spec.is_null() ? json() : object(std::move(old_spec)), "admission.k8s.io/v1",
+                Gvk{group, version, kind});
 }
 
 json ack_review(const std::string& operation, json spec, json old_spec = nullptr,

@@ -16,6 +16,9 @@ import sys
 
 import jsonpatch
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from reviews import review_for  # noqa: E402  test/support: the one AdmissionReview builder
+
 failures = []
 
 
@@ -24,16 +27,8 @@ def check(cond, msg):
         failures.append(msg)
 
 
-def review(obj):
-    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": "rt-1", "operation": "CREATE", "name": obj["metadata"]["name"],
-                        "namespace": "team-a",
-                        "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
-                        "object": obj}}
-
-
 def mutate(binary, obj):
-    p = subprocess.run([binary, "review", "--mutate", "-"], input=json.dumps(review(obj)).encode(),
+    p = subprocess.run([binary, "review", "--mutate", "-"], input=json.dumps(review_for(obj, uid="rt-1")).encode(),
                        capture_output=True, timeout=30)
     if p.returncode != 0:
         raise RuntimeError("review --mutate failed: %s" % p.stderr.decode())

@@ -1,6 +1,7 @@
-// Helpers shared by the library tests: building AdmissionReviews and Applications, decoding
-// answers, and applying patches (every applied patch is also logged for the independent
-// RFC 6902 check in patch_roundtrip_test.py).
+// Helpers shared by the library tests: building Applications (and AdmissionReviews, with
+// test/support/admission_review.h, the one builder of the C++ suites), decoding answers, and
+// applying patches (every applied patch is also logged for the independent RFC 6902 check in
+// patch_roundtrip_test.py).
 #pragma once
 
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "admission_review.h"
 #include "dsw/admission.h"
 #include "dsw/handler.h"
 
@@ -52,22 +54,6 @@ inline json streams_trait(json properties = json(), std::string type = "dynamodb
   json t = {{"type", std::move(type)}};
   if (!properties.is_null()) t["properties"] = std::move(properties);
   return t;
-}
-
-inline json review(const std::string& operation, json object, json old_object = nullptr,
-                   const std::string& api_version = "admission.k8s.io/v1") {
-  json req = {{"uid", "705ab4f5-6393-11e8-b7cc-42010a800002"},
-              {"kind", {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"kind", "Application"}}},
-              {"resource",
-               {{"group", "core.oam.dev"}, {"version", "v1beta1"}, {"resource", "applications"}}},
-              {"name", "app"},
-              {"namespace", "team-a"},
-              {"operation", operation},
-              {"userInfo", {{"username", "alice"}}},
-              {"dryRun", false}};
-  if (!object.is_null()) req["object"] = std::move(object);
-  if (!old_object.is_null()) req["oldObject"] = std::move(old_object);
-  return {{"apiVersion", api_version}, {"kind", "AdmissionReview"}, {"request", req}};
 }
 
 inline std::string base64_decode(const std::string& in) {

@@ -3,7 +3,7 @@
     parse(text)          -> Exposition: every sample with its labels, the # TYPE of every family,
                             and what is wrong with the text (unreadable lines, samples of no family)
     parse_metrics(text)  -> {"name{labels as written}": value}: the flat form the serve suites use
-                            (test/server/serve/serve_support.py's parse_metrics returns the same)
+                            (test/server/serve/serve_support.py's Server.metrics() returns it)
 
 Standard library only. A sample line is NAME[{LABELS}] VALUE [TIMESTAMP]; label values may hold
 escaped quotes and braces; # HELP and other comments are skipped.

@@ -16,6 +16,9 @@ import unittest
 import jsonpatch
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from reviews import review_for  # noqa: E402  test/support: the one AdmissionReview builder
+
 BINARY = None
 FIXTURES = None
 
@@ -45,14 +48,7 @@ def trait_props(app, component=0, trait=0):
 
 def mutate_via_review(app):
     """The patch the webhook's mutating endpoint returns, applied with python3-jsonpatch."""
-    review = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-              "request": {"uid": "u1", "kind": {"group": "core.oam.dev", "version": "v1beta1",
-                                                 "kind": "Application"},
-                          "resource": {"group": "core.oam.dev", "version": "v1beta1",
-                                       "resource": "applications"},
-                          "operation": "CREATE", "name": app["metadata"]["name"],
-                          "object": app}}
-    p = subprocess.run([BINARY, "review", "--mutate"], input=json.dumps(review).encode(),
+    p = subprocess.run([BINARY, "review", "--mutate"], input=json.dumps(review_for(app, uid="u1")).encode(),
                        capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
     resp = json.loads(p.stdout)["response"]
@@ -429,14 +425,8 @@ class Tables(unittest.TestCase):
 
 def review_answer(endpoint, obj):
     """The webhook's own answer (`review --mutate|--validate`) for a CREATE of `obj`."""
-    rq = {"uid": "u1", "kind": {"group": "core.oam.dev", "version": "v1beta1", "kind": "Application"},
-          "resource": {"group": "core.oam.dev", "version": "v1beta1", "resource": "applications"},
-          "operation": "CREATE", "name": obj["metadata"]["name"],
-          "namespace": obj["metadata"]["namespace"], "object": obj}
     p = subprocess.run([BINARY, "review", "--" + endpoint],
-                       input=json.dumps({"apiVersion": "admission.k8s.io/v1",
-                                         "kind": "AdmissionReview", "request": rq}).encode(),
-                       capture_output=True, timeout=60)
+                       input=json.dumps(review_for(obj, uid="u1")).encode(), capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)["response"]
 

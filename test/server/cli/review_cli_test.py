@@ -16,6 +16,9 @@ import unittest
 import jsonpatch
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from reviews import basic_review, review_for  # noqa: E402  test/support: the one AdmissionReview builder
+
 BINARY = None
 FIXTURES = None
 
@@ -29,17 +32,9 @@ def review_path():
     return os.path.join(FIXTURES, "reviews", "basic-usage.json")
 
 
-def base_review():
-    with open(review_path(), encoding="utf-8") as f:
-        return json.load(f)
-
-
 def with_object(app, api_version="admission.k8s.io/v1"):
-    r = base_review()
-    r["apiVersion"] = api_version
-    r["request"]["object"] = app
-    r["request"]["name"] = app["metadata"]["name"]
-    return json.dumps(r).encode()
+    """A CREATE review of `app`, as the bytes `review` reads."""
+    return json.dumps(review_for(app, api_version=api_version)).encode()
 
 
 def answer(out):
@@ -65,18 +60,18 @@ class Answers(unittest.TestCase):
         self.assertEqual(review["apiVersion"], "admission.k8s.io/v1")
         self.assertEqual(review["kind"], "AdmissionReview")
         resp = review["response"]
-        self.assertEqual(resp["uid"], base_review()["request"]["uid"])
+        self.assertEqual(resp["uid"], basic_review()["request"]["uid"])
         self.assertTrue(resp["allowed"])
         self.assertEqual(resp["patchType"], "JSONPatch")
         ops = json.loads(base64.b64decode(resp["patch"]))
-        app = jsonpatch.apply_patch(base_review()["request"]["object"], ops)
+        app = jsonpatch.apply_patch(basic_review()["request"]["object"], ops)
         self.assertEqual(trait_props(app), {"enabled": True, "viewType": "NEW_AND_OLD_IMAGES"})
 
     def test_validate_allows_a_valid_application_without_a_patch(self):
         code, out, err = run("review", "--validate", review_path())
         self.assertEqual((code, err), (0, ""))
         resp = answer(out)["response"]
-        self.assertEqual(resp, {"uid": base_review()["request"]["uid"], "allowed": True})
+        self.assertEqual(resp, {"uid": basic_review()["request"]["uid"], "allowed": True})
 
     def test_a_denied_application_is_an_answer_and_exits_0(self):
         code, out, err = run("review", "--validate", "-", stdin=with_object(invalid_app()))
@@ -89,7 +84,7 @@ class Answers(unittest.TestCase):
                       resp["status"]["message"])
 
     def test_the_answer_keeps_the_reviews_api_version(self):
-        body = with_object(base_review()["request"]["object"], "admission.k8s.io/v1beta1")
+        body = with_object(basic_review()["request"]["object"], "admission.k8s.io/v1beta1")
         code, out, _ = run("review", "--mutate", stdin=body)
         self.assertEqual(code, 0)
         self.assertEqual(answer(out)["apiVersion"], "admission.k8s.io/v1beta1")
@@ -103,7 +98,7 @@ class Answers(unittest.TestCase):
         self.assertEqual(run("review", "--mutate", "--", review_path()), from_file)
 
     def test_admission_flags_apply(self):
-        app = copy.deepcopy(base_review()["request"]["object"])
+        app = copy.deepcopy(basic_review()["request"]["object"])
         app["spec"]["components"][0]["type"] = "my-table"
         app["spec"]["components"][0]["traits"][0]["properties"] = {"viewtype": "KEYS_ONLY"}
         code, out, _ = run("review", "--validate", stdin=with_object(app))
@@ -117,7 +112,7 @@ class Answers(unittest.TestCase):
         self.assertTrue(any("viewtype" in w for w in resp["warnings"]), resp)
 
     def test_enforcement_warn_allows_and_warns_with_the_denial_texts(self):
-        app = copy.deepcopy(base_review()["request"]["object"])
+        app = copy.deepcopy(basic_review()["request"]["object"])
         app["spec"]["components"][0]["traits"][0]["properties"] = {"enabled": "yes", "viewType": "NEW"}
         code, out, _ = run("review", "--validate", stdin=with_object(app))
         self.assertEqual(code, 0)

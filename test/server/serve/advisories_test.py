@@ -15,8 +15,6 @@ Usage: advisories_test.py BINARY GROUP
 import gzip
 import json
 import os
-import socket
-import ssl
 import sys
 import threading
 import time
@@ -24,8 +22,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serve_support import Server, basic_review, check, finish, make_certs, tls_socket, tmpdir  # noqa: E402
-from hostile_support import (HEAD, MiB, RSS_BOUND_KIB, SLOW, closed_by_peer, gauge,  # noqa: E402
-                             peak_rss_kib, push_and_read, rss_kib, still_well)
+from hostile_support import HEAD, MiB, RSS_BOUND_KIB, SLOW, gauge, peak_rss_kib, rss_kib, still_well  # noqa: E402
+from http_wire import push_and_read, read_until_closed, status_lines  # noqa: E402  test/support
 
 BINARY = None
 HOST = b"Host: localhost\r\n"
@@ -36,9 +34,7 @@ def start(*extra):
 
 
 def review_bytes(uid):
-    rv = basic_review()
-    rv["request"]["uid"] = uid
-    return json.dumps(rv).encode()
+    return json.dumps(basic_review(uid)).encode()
 
 
 def whole_post(uid, path=b"/mutate"):
@@ -46,29 +42,6 @@ def whole_post(uid, path=b"/mutate"):
     body = review_bytes(uid)
     return (b"POST " + path + b" HTTP/1.1\r\n" + HOST + b"Content-Type: application/json\r\n"
             b"Content-Length: %d\r\n\r\n" % len(body) + body)
-
-
-def read_until_closed(sock, timeout):
-    """Everything the server sends until it closes the connection (or `timeout`): (bytes, closed)."""
-    sock.settimeout(timeout)
-    got = b""
-    deadline = time.time() + timeout
-    try:
-        while time.time() < deadline:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return got, True
-            got += chunk
-    except socket.timeout:
-        return got, False
-    except (ssl.SSLError, OSError):
-        return got, True
-    return got, False
-
-
-def answers_in(data):
-    """The status codes of the HTTP answers in `data`, in order."""
-    return [int(part.split(b" ", 2)[0]) for part in data.split(b"HTTP/1.1 ")[1:] if part[:3].isdigit()]
 
 
 def streamed_refusal(srv, head, piece, what, expect):
@@ -175,7 +148,7 @@ def group_smuggling():
         s.sendall(wire + hidden)
         data, closed = read_until_closed(s, 3 * SLOW)
         s.close()
-        got = answers_in(data)
+        got = status_lines(data)
         check(got == [expect] and closed and uid.encode() not in data,
               "%s: one answer (%s), then the connection closes (answers %s, closed %s)"
               % (name, expect, got, closed))
@@ -218,7 +191,7 @@ def group_smuggling():
     s.sendall(whole_post("second"))
     data2, _ = read_until_closed(s, 1)
     s.close()
-    check(answers_in(data) == [200] and answers_in(data2) == [200] and b'"second"' in data2,
+    check(status_lines(data) == [200] and status_lines(data2) == [200] and b'"second"' in data2,
           "after an accepted request the connection stays open for the next one")
     still_well(srv, "smuggling attempts")
     srv.kill()

@@ -9,7 +9,7 @@ OpenSSL's among them) can crash in the exit-time cleanup, and did, about once in
   burst  after wrk opened 256 connections at once and closed them: 256 worker threads left idle
   load   while wrk keeps 64 connections busy
   idle   with nothing happening
-Each stop uses --shutdown-delay 0 (the delay is tested by serve_test.py's shutdown group). wrk
+Each stop uses --shutdown-delay 0 (the delay is tested by serve_shutdown_test.py). wrk
 runs on 127.0.0.1 only, for a bounded time; every wait is bounded.
 
 Usage: exit_test.py BINARY [--cycles N]

@@ -10,7 +10,7 @@ each with a fresh uid, and compares every answer byte for byte with the expected
 case and uid. Some cases ask for `Connection: close`, so wrk reconnects (a new handshake). The
 expected answers are taken from the server once before the load and checked on their own merits
 (allowed/denied/patched as documented; defaulting patches applied with python3-jsonpatch give the
-fixture's expected object). Alongside, serve_test's Load (Python, one fresh-connection and one
+fixture's expected object). Alongside, serve_support's Load (Python, one fresh-connection and one
 keep-alive thread) checks uids and records which certificate each new handshake got.
 
 Checks: at least --requests answers, zero wrong or failed (wrk socket errors, Lua mismatches,
@@ -46,9 +46,9 @@ import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from serve_support import (FIXTURES, HOST, Server, basic_review, cert_info, check,  # noqa: E402
-                           decode_patch, finish, make_certs, review_for, tmpdir)
-from serve_test import Load, reloads, swap_data, wait_for  # noqa: E402
+from serve_support import (FIXTURES, HOST, Load, Server, basic_review, cert_info, check,  # noqa: E402
+                           decode_patch, finish, make_certs, reloads, review_for, swap_data, tmpdir,
+                           wait_for)
 from hostile_support import (RSS_BOUND_KIB, SANITIZER, SLOW, open_fds, rss_kib,  # noqa: E402
                              threads as thread_count)
 
