@@ -257,6 +257,16 @@ def group_audit(t):
             check(by_kind(docs, "CronJob")[0]["spec"]["schedule"] == schedule, f"schedule {schedule!r} rendered as given")
         except RenderError as e:
             check(False, f"accepts audit.schedule={schedule!r}: {e}")
+    # NOTES: with the audit on, they name its CronJob and the CRD the chart does not install
+    def notes(*args):
+        return t.helm.install_dry_run(t.chart, list(args))["info"]["notes"]
+    off = notes()
+    check("CronJob" not in off and "reports.openreports.io" not in off, "without the audit, NOTES do not mention it")
+    for kind, crd in (("report", "reports.openreports.io"), ("policyreport", "policyreports.wgpolicyk8s.io")):
+        text = notes("--set", "audit.enabled=true", "--set", f"audit.reportKind={kind}")
+        check("does NOT install the CRD " + crd in text and "cronjob/dsw-dynamodb-streams-webhook-audit" in text
+              and f"kubectl get {crd} -A" in text,
+              f"with audit.reportKind={kind}, NOTES say the chart does not install {crd} and how to run a scan: {text[-900:]}")
     audit_rbac_against_standin(t)
 
 
