@@ -14,7 +14,7 @@ import shutil
 
 import yaml
 
-from deploy_support import (NS, RenderError, by_kind, chart_meta, check, check_selfsigned_secret, container,
+from deploy_support import (CLUSTER_SCOPED, NS, RenderError, by_kind, chart_meta, check, check_selfsigned_secret, container,
                             container_images, dashboard_configmaps, load_values, main, min_replicas, render_all,
                             review_cli, review_for, write_values)
 
@@ -50,7 +50,12 @@ def group_render(t):
                 want = values["grafanaDashboard"]["namespace"] or NS
                 check(d["metadata"].get("namespace") == want,
                       f"[{name}] the dashboard ConfigMap is in grafanaDashboard.namespace or the release namespace")
-            elif d["kind"] not in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+            elif d["kind"] in CLUSTER_SCOPED:
+                check("namespace" not in d["metadata"], f"[{name}] {d['kind']}/{d['metadata']['name']} has no namespace")
+            elif d["kind"] == "RoleBinding":
+                check(d["metadata"].get("namespace") in values["audit"]["namespaces"],
+                      f"[{name}] RoleBinding/{d['metadata']['name']} is in one of audit.namespaces")
+            else:
                 check(d["metadata"].get("namespace") == NS,
                       f"[{name}] {d['kind']}/{d['metadata']['name']} is in the release namespace")
     # The container's environment: empty by default (the server tunes malloc itself); the

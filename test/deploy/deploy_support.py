@@ -338,6 +338,18 @@ def container_images(docs):
     return out
 
 
+def test_pods(docs):
+    """The `helm test` Pods of a render (annotation helm.sh/hook: test)."""
+    return [d for d in by_kind(docs, "Pod")
+            if d["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"]
+
+
+# Objects that are not in the release namespace: cluster-scoped ones, and the audit's RoleBindings
+# (one in each of audit.namespaces).
+CLUSTER_SCOPED = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ClusterRole",
+                  "ClusterRoleBinding")
+
+
 # The guards: the validating webhook entry for ACK Tables and kro DynamoDBTables (values `guards`)
 GUARD_RULES = {"ackTables": ("dynamodb.services.k8s.aws", "tables", "Table"),
                "kroTables": ("kro.run", "dynamodbtables", "DynamoDBTable")}
@@ -438,6 +450,18 @@ def scenarios(t):
     add("autoscaling-full", ["-f", autoscaling], files=[autoscaling])
     spread_off = write_values(t, "spread-off.yaml", {"topologySpreadConstraints": []})
     add("spread-off", ["-f", spread_off], files=[spread_off])
+    # the audit's CronJob and RBAC (audit.*), and the helm test Pod with a client certificate (tests.*)
+    add("audit", ["--set", "audit.enabled=true"], [("audit.enabled", True)])
+    audit = write_values(t, "audit.yaml", {
+        "audit": {"enabled": True, "reportKind": "policyreport", "reportName": "dsw-streams",
+                  "namespaces": ["team-a", "team-b"], "schedule": "@daily"},
+        "guards": {"ackTables": {"enabled": False}}})
+    add("audit-policyreport-namespaces", ["-f", audit], files=[audit])
+    add("tests-clientCA",
+        ["--set", "tls.clientCA.enabled=true", "--set", "tls.clientCA.existingConfigMap=apiserver-client-ca",
+         "--set", "tests.clientCertSecret=dsw-test-client"],
+        [("tls.clientCA.enabled", True), ("tls.clientCA.existingConfigMap", "apiserver-client-ca"),
+         ("tests.clientCertSecret", "dsw-test-client")])
     add("dashboard", ["--set", "grafanaDashboard.enabled=true"], [("grafanaDashboard.enabled", True)])
     add("dashboard-namespace",
         ["--set", "grafanaDashboard.enabled=true", "--set", "grafanaDashboard.namespace=monitoring",

@@ -156,3 +156,64 @@ replicaCount. The PodDisruptionBudget and the NOTES follow it. */}}
 {{- int .Values.replicaCount -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The pod securityContext of every pod the chart runs (webhook, audit, test): the restricted
+Pod Security Standard. */}}
+{{- define "dsw.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The container securityContext of every container the chart runs. */}}
+{{- define "dsw.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Labels of the objects of another component of the release (dict "root" . "component"
+"audit"|"selftest"). Their app.kubernetes.io/name is "<name>-<component>", so that their pods
+never match the selector of the webhook's Service, PodDisruptionBudget or NetworkPolicy
+(app.kubernetes.io/name and app.kubernetes.io/instance). */}}
+{{- define "dsw.componentSelectorLabels" -}}
+app.kubernetes.io/name: {{ printf "%s-%s" (include "dsw.name" .root) .component | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "dsw.componentLabels" -}}
+helm.sh/chart: {{ include "dsw.chart" .root }}
+{{ include "dsw.componentSelectorLabels" . }}
+app.kubernetes.io/part-of: {{ include "dsw.name" .root }}
+app.kubernetes.io/version: {{ .root.Values.image.tag | default .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{/* The name of the audit's CronJob, ServiceAccount, ClusterRole and bindings (a CronJob name
+has at most 52 characters). */}}
+{{- define "dsw.auditName" -}}
+{{- printf "%s-audit" (include "dsw.fullname" . | trunc 46 | trimSuffix "-") -}}
+{{- end -}}
+
+{{/* The admission flags `serve`, `audit` and `selftest` share, from admission.* (enforcement
+apart: the audit always judges as deny). */}}
+{{- define "dsw.admissionArgs" -}}
+- --applies-to={{ join "," .Values.admission.appliesTo }}
+- --unknown-properties={{ .Values.admission.unknownProperties }}
+- --view-type-change={{ .Values.admission.viewTypeChange }}
+{{- end -}}
+
+{{/* Whether the `helm test` Pod is rendered: tests.enabled, and with tls.clientCA a client
+certificate to present (tests.clientCertSecret). */}}
+{{- define "dsw.testRendered" -}}
+{{- if and .Values.tests.enabled (or (not .Values.tls.clientCA.enabled) .Values.tests.clientCertSecret) -}}true{{- end -}}
+{{- end -}}

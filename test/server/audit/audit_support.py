@@ -56,9 +56,9 @@ def cleanup():
 
 
 def allow_audit(srv, user=USER, report="reports", namespace=None, verbs=WRITE_VERBS):
-    """The ClusterRole the chart gives the audit: get/list on the audited kinds; get, list,
-    create, update, delete on the report kind."""
-    srv.allow(user, ["get", "list"], ["core.oam.dev", "dynamodb.services.k8s.aws", "kro.run"],
+    """The ClusterRole the chart gives the audit: list on the audited kinds; get, list, create,
+    update, delete on the report kind."""
+    srv.allow(user, ["list"], ["core.oam.dev", "dynamodb.services.k8s.aws", "kro.run"],
               list(AUDITED), namespace)
     group = "openreports.io" if report == "reports" else "wgpolicyk8s.io"
     srv.allow(user, list(verbs), group, report, namespace)
