@@ -133,24 +133,13 @@ int audit(const std::vector<std::string>& args) {
   cli::FlagSet flags("audit", "dynamodb-streams-webhook audit [--once] [FLAGS]", kDescription);
   auto duration = [](const char* name, double& slot, double min) {
     return [name, &slot, min](const std::string& v) {
-      auto d = cli::parse_duration_seconds(v);
-      if (!d || *d < min)
-        throw cli::UsageError{std::string("--") + name + ": invalid duration \"" + v + "\"" +
-                              " (e.g. 30s, 5m, 1h; at least " + std::to_string(static_cast<int>(min)) + "s)"};
-      slot = *d;
+      slot = cli::duration_flag(name, v,
+                                "e.g. 30s, 5m, 1h; at least " + std::to_string(static_cast<int>(min)) + "s",
+                                min);
     };
   };
   auto whole = [](const char* name, const std::string& v, long lo, long hi) {
-    std::size_t used = 0;
-    long n = lo - 1;
-    try {
-      n = std::stol(v, &used);
-    } catch (...) {
-    }
-    if (used != v.size() || n < lo || n > hi)
-      throw cli::UsageError{std::string("--") + name + " must be a number from " +
-                            std::to_string(lo) + " to " + std::to_string(hi) + ", not \"" + v + "\""};
-    return n;
+    return cli::whole_number_flag(name, v, lo, hi);
   };
   flags.toggle("once", "run one scan and exit (what the chart's CronJob runs)", [&] { once = true; });
   flags.value("interval", "DURATION", "1h", "without --once: time from the start of a scan to the next",

@@ -167,4 +167,25 @@ std::optional<double> parse_duration_seconds(const std::string& text) {
   return bounded(total);
 }
 
+long whole_number_flag(const std::string& name, const std::string& value, long lo, long hi) {
+  std::size_t used = 0;
+  long n = lo - 1;
+  try {
+    n = std::stol(value, &used);
+  } catch (...) {
+  }
+  if (used != value.size() || n < lo || n > hi)
+    throw UsageError{"--" + name + " must be a number from " + std::to_string(lo) + " to " +
+                     std::to_string(hi) + ", not \"" + value + "\""};
+  return n;
+}
+
+double duration_flag(const std::string& name, const std::string& value, const std::string& hint,
+                     double min_seconds) {
+  auto d = parse_duration_seconds(value);
+  if (!d || *d < min_seconds)
+    throw UsageError{"--" + name + ": invalid duration \"" + value + "\" (" + hint + ")"};
+  return *d;
+}
+
 }  // namespace dsw::cli

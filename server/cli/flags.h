@@ -58,4 +58,13 @@ inline constexpr double kMaxDurationSeconds = 1e9;
 // for anything else, a negative, infinite or NaN value, or one above kMaxDurationSeconds.
 std::optional<double> parse_duration_seconds(const std::string& text);
 
+// The value of flag --NAME as a whole number from lo to hi, or a UsageError:
+// `--NAME must be a number from LO to HI, not "VALUE"`.
+long whole_number_flag(const std::string& name, const std::string& value, long lo, long hi);
+
+// The value of flag --NAME as a duration in seconds (parse_duration_seconds) of at least
+// min_seconds, or a UsageError: `--NAME: invalid duration "VALUE" (HINT)`.
+double duration_flag(const std::string& name, const std::string& value, const std::string& hint,
+                     double min_seconds = 0);
+
 }  // namespace dsw::cli

@@ -74,10 +74,9 @@ int selftest(const std::vector<std::string>& args) {
               [&](const std::string& v) { key_file = v; });
   flags.value("timeout", "DURATION", "10s", "connect, read and write timeout of each request",
               [&](const std::string& v) {
-                auto d = cli::parse_duration_seconds(v);
-                if (!d || *d < 0.001 || *d > 3600)
+                timeout = cli::duration_flag("timeout", v, "e.g. 5s, 500ms; at most 1h", 0.001);
+                if (timeout > 3600)
                   throw cli::UsageError{"--timeout: invalid duration \"" + v + "\" (e.g. 5s, 500ms; at most 1h)"};
-                timeout = *d;
               });
   cli::add_admission_flags(flags, options);
   if (!flags.parse(args, std::cout)) return 0;

@@ -73,32 +73,15 @@ int serve(const std::vector<std::string>& args) {
       "(Prometheus) are served on the same port. The certificate and key files are watched and a\n"
       "rotated pair is used for new connections without a restart.");
   auto duration = [](const char* name, double& slot) {
-    return [name, &slot](const std::string& v) {
-      auto d = cli::parse_duration_seconds(v);
-      if (!d) throw cli::UsageError{std::string("--") + name + ": invalid duration \"" + v + "\" (e.g. 5s, 500ms, 1m)"};
-      slot = *d;
-    };
+    return [name, &slot](const std::string& v) { slot = cli::duration_flag(name, v, "e.g. 5s, 500ms, 1m"); };
   };
   flags.value("tls-cert-file", "FILE", "",
               "serving certificate (PEM; leaf first, then intermediates); required",
               [&](const std::string& v) { tls.cert_file = v; });
   flags.value("tls-private-key-file", "FILE", "", "private key of the certificate (PEM); required",
               [&](const std::string& v) { tls.key_file = v; });
-  // A whole number from lo to hi, or a usage error naming the flag.
-  auto whole_number = [](const char* name, const std::string& v, long lo, long hi) {
-    std::size_t used = 0;
-    long n = lo - 1;
-    try {
-      n = std::stol(v, &used);
-    } catch (...) {
-    }
-    if (used != v.size() || n < lo || n > hi)
-      throw cli::UsageError{std::string("--") + name + " must be a number from " + std::to_string(lo) +
-                            " to " + std::to_string(hi) + ", not \"" + v + "\""};
-    return n;
-  };
   flags.value("port", "PORT", "8443", "HTTPS port (0 picks a free port and logs it)",
-              [&](const std::string& v) { config.port = static_cast<int>(whole_number("port", v, 0, 65535)); });
+              [&](const std::string& v) { config.port = static_cast<int>(cli::whole_number_flag("port", v, 0, 65535)); });
   flags.value("bind-address", "ADDR", "0.0.0.0", "address to listen on (:: for IPv6)",
               [&](const std::string& v) {
                 if (v.empty()) throw cli::UsageError{"--bind-address must not be empty"};
