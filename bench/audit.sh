@@ -41,14 +41,10 @@ case "$runs" in ''|*[!0-9]*|0) echo "audit.sh: --runs must be a whole number >= 
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 
+# shellcheck source=bench/common.sh
+. "$root/bench/common.sh"
 if [ -z "$bin" ]; then
-  bin="$root/build-release/bin/dynamodb-streams-webhook"
-  if [ "$build" = 1 ]; then
-    echo "== building Release in build-release/" >&2
-    cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-      cmake --build "$root/build-release" -j"$(nproc)" --target dynamodb-streams-webhook >/dev/null ||
-      { echo "audit.sh: the Release build failed" >&2; exit 2; }
-  fi
+  bin=$(release_binary audit.sh "$build") || exit 2
 fi
 [ -x "$bin" ] || { echo "audit.sh: no binary at $bin" >&2; exit 2; }
 
