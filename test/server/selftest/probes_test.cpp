@@ -87,7 +87,7 @@ TEST_CASE("the expected answers: the valid Application gets exactly the document
   for (const auto& c : checks) {
     if (c.what == std::string(kValidMutate) + ": patch") {
       saw = true;
-      // README "Defaults (mutating endpoint)": enabled true, viewType NEW_AND_OLD_IMAGES
+      // docs/rules.md "Defaults (mutating endpoint)": enabled true, viewType NEW_AND_OLD_IMAGES
       CHECK(c.detail ==
             R"(JSONPatch [{"op":"add","path":"/spec/components/0/traits/0/properties","value":{"enabled":true,"viewType":"NEW_AND_OLD_IMAGES"}}])");
     }
