@@ -1914,9 +1914,10 @@ def group_dockerfile(tools, tmp):
         return
     build, final = stages[0], stages[-1]
     # scripts/image-test.sh makes exactly these two base images locally
-    check(re.fullmatch(r"debian:bookworm\s+AS\s+build", build["from"], re.I) is not None,
-          f"build stage is debian:bookworm AS build: {build['from']}")
-    check(final["from"] == "debian:bookworm-slim", f"final stage is debian:bookworm-slim: {final['from']}")
+    check(re.fullmatch(r"--platform=\$BUILDPLATFORM\s+debian:bookworm\s+AS\s+build", build["from"], re.I) is not None,
+          f"build stage is debian:bookworm AS build, on the build platform: {build['from']}")
+    check(final["from"] == "--platform=$TARGETPLATFORM debian:bookworm-slim",
+          f"final stage is the target platform's debian:bookworm-slim: {final['from']}")
     runs_b = " ; ".join(a for w, a in build["ins"] if w == "RUN")
     runs_f = " ; ".join(a for w, a in final["ins"] if w == "RUN")
     check(re.search(r"(^|\s|/)scripts/install-deps\.sh --build\b", runs_b) is not None,
