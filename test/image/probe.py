@@ -343,8 +343,12 @@ def cmd_compare(args):
           f"the same {len(ref)} requests on both platforms ({len(got)} here)")
     differ = [(a, b) for a, b in zip(ref, got) if a != b]
     for a, b in differ[:5]:
-        print(f"   differs: {a['request']}\n     reference: {a['status']} {a['content_type']} {a['body'][:300]!r}"
-              f"\n     here:      {b['status']} {b['content_type']} {b['body'][:300]!r}")
+        # the bodies from a little before their first differing byte
+        at = next((i for i, (x, y) in enumerate(zip(a["body"], b["body"])) if x != y), min(len(a["body"]), len(b["body"])))
+        cut = max(0, at - 60)
+        print(f"   differs: {a['request']} (body from byte {cut}; first difference at byte {at})"
+              f"\n     reference: {a['status']} {a['content_type']} {a['body'][cut:cut + 160]!r}"
+              f"\n     here:      {b['status']} {b['content_type']} {b['body'][cut:cut + 160]!r}")
     check(not differ, f"{len(got)} answers byte for byte the reference's (status, Content-Type, body): "
           f"{len(differ)} differ")
 
