@@ -42,9 +42,6 @@
 #                          and 125 for arm64, whose bookworm-slim is 100 MB, not 78: Debian's
 #                          arm64 programs and libraries align their segments to 64 KiB)
 #   IMAGE_ADDED_BUDGET_MB  largest acceptable addition to debian:bookworm-slim (default 20)
-#   IMAGE_BUILD            cross (default): the build stage on this machine's platform,
-#                          cross-compiling; emulated: every stage on the target platform (the
-#                          other architecture's compiler under QEMU), as docs/image.md measured it
 #   BUILDAH_ISOLATION      buildah's isolation for RUN steps (default chroot, see below)
 #
 # Everything it creates (containers, mounts, the servers) is removed on exit, also on failure or
@@ -57,7 +54,7 @@ cd "$root"
 if [ "$(id -u)" -ne 0 ]; then
   # debootstrap, chroot, mounts and binfmt_misc need root.
   command -v sudo >/dev/null || { echo "image-test: needs root, and sudo is not installed" >&2; exit 1; }
-  exec sudo --preserve-env=PLATFORMS,DSW_IMAGE_CACHE,DSW_BASE_MAX_AGE_DAYS,DEBIAN_MIRROR,DEBIAN_SECURITY_MIRROR,IMAGE_BUDGET_MB,IMAGE_ADDED_BUDGET_MB,IMAGE_BUILD,BUILDAH_ISOLATION "$0" "$@"
+  exec sudo --preserve-env=PLATFORMS,DSW_IMAGE_CACHE,DSW_BASE_MAX_AGE_DAYS,DEBIAN_MIRROR,DEBIAN_SECURITY_MIRROR,IMAGE_BUDGET_MB,IMAGE_ADDED_BUDGET_MB,BUILDAH_ISOLATION "$0" "$@"
 fi
 
 cache="${DSW_IMAGE_CACHE:-/var/cache/dsw-image-test}"
@@ -66,7 +63,6 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 security_mirror="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 declare -A budget_mb=([amd64]="${IMAGE_BUDGET_MB:-100}" [arm64]="${IMAGE_BUDGET_MB:-125}")
 added_budget_mb="${IMAGE_ADDED_BUDGET_MB:-20}"
-build_mode="${IMAGE_BUILD:-cross}"
 # chroot isolation runs the Dockerfile's RUN steps with chroot(2) and private mounts: no OCI
 # runtime, no cgroups, the host's network. The default (oci) isolation needs crun or runc (not
 # installed: buildah only recommends them) and cgroups they accept; on this project's CI
@@ -92,7 +88,6 @@ mapfile -t platforms < <(tr -s ', ' '\n' <<<"${PLATFORMS:-linux/amd64,linux/arm6
 for p in "${platforms[@]}"; do
   case "$p" in linux/amd64|linux/arm64) ;; *) die "PLATFORMS: unsupported platform '$p' (linux/amd64, linux/arm64)" ;; esac
 done
-case "$build_mode" in cross|emulated) ;; *) die "IMAGE_BUILD must be cross or emulated, not '$build_mode'" ;; esac
 case "$host_arch" in amd64|arm64) ;; *) die "this machine is $host_arch; the script knows amd64 and arm64 machines" ;; esac
 # the architectures whose base images a run needs: the build stage's (this machine's) and the targets'
 archs=("$host_arch")
@@ -350,12 +345,9 @@ bah manifest rm "$image" >/dev/null 2>&1 || true
 for platform in "${platforms[@]}"; do
   arch="${platform#linux/}"
   # buildah 1.28 leaves $BUILDPLATFORM and $TARGETPLATFORM empty in FROM lines unless they are
-  # build arguments (see the Dockerfile); without them (IMAGE_BUILD=emulated) every stage runs
-  # on the target platform.
-  platform_args=(--platform "$platform")
-  if [ "$build_mode" = cross ]; then
-    platform_args+=(--build-arg "BUILDPLATFORM=linux/$host_arch" --build-arg "TARGETPLATFORM=$platform")
-  fi
+  # build arguments (see the Dockerfile); without them every stage would run on the target
+  # platform (the compiler under QEMU: docs/image.md has the measurement).
+  platform_args=(--platform "$platform" --build-arg "BUILDPLATFORM=linux/$host_arch" --build-arg "TARGETPLATFORM=$platform")
   step "buildah build --pull=never --isolation $isolation ${platform_args[*]} --manifest $image ./Dockerfile"
   start=$SECONDS
   # --layers: the build stage's package layer is reused while install-deps.sh and the base do
@@ -373,7 +365,7 @@ for platform in "${platforms[@]}"; do
   bah build --pull=never --isolation "$isolation" --layers "${platform_args[@]}" --target build \
     -t "$image-build-$arch" . > "$work/build-stage-$arch.log" 2>&1 ||
     { tail -20 "$work/build-stage-$arch.log" >&2; die "tagging the build stage for $platform failed"; }
-  timed "build $platform ($build_mode)" "$start"
+  timed "build $platform" "$start"
 done
 bah manifest inspect "$image" > "$work/manifest.json"
 /usr/bin/python3 test/image/probe.py manifest --inspect "$work/manifest.json" \
