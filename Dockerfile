@@ -12,17 +12,18 @@
 # packages (scripts/install-deps.sh --build-cross, cmake/toolchains/); on the target's own
 # platform it is the plain native build. The final stage is the target platform's
 # bookworm-slim: its RUN steps run the target's programs, under QEMU (binfmt_misc) when the build
-# machine is another architecture. docs/image.md has the measurements (cross-compiling is several
-# times faster than building under emulation).
+# machine is another architecture. docs/image.md has the measurements (cross-compiling is 3-8 times
+# faster than building under emulation).
 # BuildKit (`docker buildx`) sets BUILDPLATFORM, TARGETPLATFORM and TARGETARCH itself. buildah 1.28
 # (Debian 12, and the podman built on it) sets them inside a stage but not in FROM lines, where
-# `$BUILDPLATFORM` and `$TARGETPLATFORM` expand to nothing unless given with --build-arg; so pass
-# both, once per platform (scripts/image-test.sh does):
-#   buildah build --platform linux/arm64 --build-arg BUILDPLATFORM=linux/amd64 \
-#     --build-arg TARGETPLATFORM=linux/arm64 --manifest NAME .
-# Without them every stage runs on the target platform (an emulated build: slower, same image);
-# never pass only BUILDPLATFORM: buildah 1.28 then takes the final stage's base from the build
-# platform too (that image would fail its `--version` step below).
+# they expand to nothing unless given with --build-arg; so give it the build machine's platform
+# (scripts/image-test.sh does, one platform at a time):
+#   buildah build --platform linux/amd64,linux/arm64 --build-arg BUILDPLATFORM=linux/amd64 \
+#     --manifest NAME .
+# Without it every stage runs on the target platform (an emulated build: slower, same image).
+# The final stage's --platform=$TARGETPLATFORM matters although buildah 1.28 expands it to
+# nothing: without a --platform flag there, buildah 1.28 takes that stage's base image for the
+# build stage's platform (a FROM --platform sticks to later stages).
 #
 # Build stage: the project's dependency script, then the build command of the README ("Build the
 # image"): a Release build (the build type of the performance figures in docs/performance.md) of

@@ -344,10 +344,11 @@ done
 bah manifest rm "$image" >/dev/null 2>&1 || true
 for platform in "${platforms[@]}"; do
   arch="${platform#linux/}"
-  # buildah 1.28 leaves $BUILDPLATFORM and $TARGETPLATFORM empty in FROM lines unless they are
-  # build arguments (see the Dockerfile); without them every stage would run on the target
-  # platform (the compiler under QEMU: docs/image.md has the measurement).
-  platform_args=(--platform "$platform" --build-arg "BUILDPLATFORM=linux/$host_arch" --build-arg "TARGETPLATFORM=$platform")
+  # buildah 1.28 leaves $BUILDPLATFORM empty in FROM lines unless it is a build argument (see
+  # the Dockerfile); without it every stage would run on the target platform (the compiler
+  # under QEMU: docs/image.md has the measurement). One build per platform, as
+  # `--platform linux/amd64,linux/arm64` does inside buildah, so that each is timed and tagged.
+  platform_args=(--platform "$platform" --build-arg "BUILDPLATFORM=linux/$host_arch")
   step "buildah build --pull=never --isolation $isolation ${platform_args[*]} --manifest $image ./Dockerfile"
   start=$SECONDS
   # --layers: the build stage's package layer is reused while install-deps.sh and the base do
