@@ -97,43 +97,6 @@ step "dependencies"
 scripts/install-deps.sh --image
 
 # ---------------------------------------------------------------------------------------------
-# 0. QEMU through binfmt_misc, for the other architecture
-
-qemu_name() { case "$1" in arm64) echo aarch64 ;; amd64) echo x86_64 ;; esac; }
-binfmt=/proc/sys/fs/binfmt_misc
-register_qemu() {  # ARCH
-  local name entry conf
-  name="qemu-$(qemu_name "$1")"
-  entry="$binfmt/$name"
-  conf="/usr/lib/binfmt.d/$name.conf"  # qemu-user-static's registration line, flags OPF
-  if [ ! -e "$binfmt/register" ]; then
-    mount -t binfmt_misc binfmt_misc "$binfmt" || die "cannot mount binfmt_misc on $binfmt"
-    echo "   mounted binfmt_misc on $binfmt"
-  fi
-  if [ -e "$entry" ]; then
-    local interp
-    interp="$(sed -n 's/^interpreter //p' "$entry")"
-    if grep -qx enabled "$entry" && grep -q '^flags: .*F' "$entry" && [ -x "$interp" ]; then
-      echo "   $name is registered ($interp, $(grep '^flags:' "$entry"))"
-      return
-    fi
-    # disabled, without F (needs QEMU inside every root) or a missing interpreter
-    echo "   replacing the registration of $name ($(tr '\n' ' ' < "$entry" | cut -c1-120))"
-    echo -1 > "$entry"
-  fi
-  [ -s "$conf" ] || die "$conf is missing (package qemu-user-static)"
-  grep -q ':[A-Z]*F[A-Z]*$' "$conf" || die "$conf does not register with the F flag: $(cat "$conf")"
-  cat "$conf" > "$binfmt/register" || die "registering $name with binfmt_misc failed"
-  echo "   registered $name: $(grep -E '^(interpreter|flags)' "$entry" | tr '\n' ' ')"
-}
-for a in "${archs[@]}"; do
-  if [ "$a" != "$host_arch" ]; then
-    step "QEMU for $a through binfmt_misc"
-    register_qemu "$a"
-  fi
-done
-
-# ---------------------------------------------------------------------------------------------
 # The cache, its lock, buildah's storage, the clean-up
 
 mkdir -p "$cache"
@@ -182,6 +145,45 @@ if [ -e "$cache/base/stamp" ]; then
   echo "   removing the single-platform cache of an earlier version of this script"
   rm -rf "$cache/base" "$cache/storage" "$cache/run"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# 0. QEMU through binfmt_misc, for the other architecture (under the lock: two runs at once
+# would both register)
+
+qemu_name() { case "$1" in arm64) echo aarch64 ;; amd64) echo x86_64 ;; esac; }
+binfmt=/proc/sys/fs/binfmt_misc
+register_qemu() {  # ARCH
+  local name entry conf
+  name="qemu-$(qemu_name "$1")"
+  entry="$binfmt/$name"
+  conf="/usr/lib/binfmt.d/$name.conf"  # qemu-user-static's registration line, flags OPF
+  if [ ! -e "$binfmt/register" ]; then
+    [ -d "$binfmt" ] || modprobe binfmt_misc 2>/dev/null || true
+    mount -t binfmt_misc binfmt_misc "$binfmt" || die "cannot mount binfmt_misc on $binfmt"
+    echo "   mounted binfmt_misc on $binfmt"
+  fi
+  if [ -e "$entry" ]; then
+    local interp
+    interp="$(sed -n 's/^interpreter //p' "$entry")"
+    if grep -qx enabled "$entry" && grep -q '^flags: .*F' "$entry" && [ -x "$interp" ]; then
+      echo "   $name is registered ($interp, $(grep '^flags:' "$entry"))"
+      return
+    fi
+    # disabled, without F (needs QEMU inside every root) or a missing interpreter
+    echo "   replacing the registration of $name ($(tr '\n' ' ' < "$entry" | cut -c1-120))"
+    echo -1 > "$entry"
+  fi
+  [ -s "$conf" ] || die "$conf is missing (package qemu-user-static)"
+  grep -q ':[A-Z]*F[A-Z]*$' "$conf" || die "$conf does not register with the F flag: $(cat "$conf")"
+  cat "$conf" > "$binfmt/register" || die "registering $name with binfmt_misc failed"
+  echo "   registered $name: $(grep -E '^(interpreter|flags)' "$entry" | tr '\n' ' ')"
+}
+for a in "${archs[@]}"; do
+  if [ "$a" != "$host_arch" ]; then
+    step "QEMU for $a through binfmt_misc"
+    register_qemu "$a"
+  fi
+done
 
 # ---------------------------------------------------------------------------------------------
 # 1. Base images
