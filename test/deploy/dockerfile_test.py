@@ -18,7 +18,7 @@ def read(path):
         return f.read()
 
 
-# The build stage's command, which README.md ("Build the image") states word for word.
+# The build stage's command, which docs/install.md ("Build the image") states word for word.
 BUILD_COMMAND = ("cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDSW_BUILD_TESTS=OFF"
                  " && cmake --build build -j2 --target dynamodb-streams-webhook")
 
@@ -68,9 +68,10 @@ def group_dockerfile(t):
         return
     build, final = stages[0], stages[-1]
     # scripts/image-test.sh makes exactly these two base images locally
-    check(re.fullmatch(r"debian:bookworm\s+AS\s+build", build["from"], re.I) is not None,
-          f"build stage is debian:bookworm AS build: {build['from']}")
-    check(final["from"] == "debian:bookworm-slim", f"final stage is debian:bookworm-slim: {final['from']}")
+    check(re.fullmatch(r"--platform=\$BUILDPLATFORM\s+debian:bookworm\s+AS\s+build", build["from"], re.I) is not None,
+          f"build stage is debian:bookworm AS build, on the build platform: {build['from']}")
+    check(final["from"] == "--platform=$TARGETPLATFORM debian:bookworm-slim",
+          f"final stage is the target platform's debian:bookworm-slim: {final['from']}")
     runs_b = " ; ".join(a for w, a in build["ins"] if w == "RUN")
     runs_f = " ; ".join(a for w, a in final["ins"] if w == "RUN")
     check(re.search(r"(^|\s|/)scripts/install-deps\.sh --build\b", runs_b) is not None,
@@ -79,11 +80,14 @@ def group_dockerfile(t):
     check("apt-get install" not in runs_b + runs_f, "no package is installed outside scripts/install-deps.sh")
     check(BUILD_COMMAND in runs_b, f"build stage runs the documented build command: {BUILD_COMMAND}")
     check(re.search(r"\bstrip\b", runs_b) is not None, "build stage strips the binary it ships")
-    readme = read(os.path.join(src, "README.md"))
-    section = re.search(r"^### Build the image\n(.*?)^##", readme, re.S | re.M)
+    install = read(os.path.join(src, "docs", "install.md"))
+    section = re.search(r"^## Build the image\n(.*?)^## ", install, re.S | re.M)
     check(section is not None and BUILD_COMMAND in section.group(1),
-          "README's \"Build the image\" states the build stage's command word for word")
-    check(re.search(r"docker build (-t \S+ )?\.", readme) is not None, "README builds the image from the repository root")
+          "docs/install.md's \"Build the image\" states the build stage's command word for word")
+    check(section is not None and re.search(r"docker build (-t \S+ )?\.\n", section.group(1)) is not None,
+          "docs/install.md builds the image from the repository root")
+    check(section is not None and "--platform linux/amd64,linux/arm64" in section.group(1),
+          "docs/install.md builds the image for both platforms")
     # .dockerignore keeps developer build trees out of the context and every file the build copies in
     patterns = [l.strip() for l in read(os.path.join(src, ".dockerignore")).splitlines()
                 if l.strip() and not l.startswith("#")]
