@@ -6,12 +6,13 @@
 // holds the high-water mark of each of many arenas, and a burst of connections (or a few large
 // reviews landing on different threads) raises the total step by step. With one arena per two
 // usable CPUs (at most kMaxArenas), what is held is bounded by the arenas, not by the
-// connections: the threads share them. Sharing costs little: at most as many threads run at once
-// as there are CPUs, and glibc's per-thread cache serves most small allocations without the
-// arena's lock. Measured on 2 CPUs (docs/performance.md): one arena and two give the same
-// throughput; two shorten p99 at concurrency 8 (0.65-0.70 ms against 0.88-0.92 ms) but leave
-// the memory at rest 7% higher or lower from run to run, one keeps it within 2.5%. Flat memory
-// is what the chart's limit relies on, so one per two CPUs; MALLOC_ARENA_MAX=2 buys the tail.
+// connections: the threads share them. Sharing has a price, though at most as many threads run
+// at once as there are CPUs and glibc's per-thread cache serves most small allocations without
+// the arena's lock: measured on 2 CPUs (docs/performance.md), one arena costs 7-10%
+// more CPU per review under concurrency than glibc's default of 8 per CPU (62-73 us against
+// 57-64 us at concurrency 8 and 64), and two arenas left the memory at rest up to 10% higher at
+// the end of the soak than after its warm-up where one keeps it within 2.5%. Flat memory is
+// what the chart's limit relies on, so one per two CPUs; MALLOC_ARENA_MAX buys the CPU back.
 //
 // Within each arena, memory freed in the middle of its heap stays resident (glibc gives back only
 // the top of a heap on its own): a large review (hundreds of KiB of body and many MiB of parsed
