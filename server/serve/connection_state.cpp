@@ -31,7 +31,7 @@ ConnectionState& this_connection() {
 }
 
 void ConnectionState::attach(int socket, SSL* session, OpenConnections& connections) {
-  detach();
+  release();
   fd = socket;
   ssl = session;
   peer = peer_of(socket);
@@ -39,7 +39,7 @@ void ConnectionState::attach(int socket, SSL* session, OpenConnections& connecti
   entry = connections.add(socket);
 }
 
-void ConnectionState::detach() {
+void ConnectionState::release() {
   if (entry != nullptr) registry->remove(entry);
   *this = ConnectionState{};
 }

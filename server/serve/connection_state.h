@@ -51,10 +51,10 @@ struct ConnectionState {
   RequestState request;
 
   // This thread now serves `fd`: registered as open (a connection of an earlier task that was
-  // not detached is let go first).
+  // not released is let go first).
   void attach(int socket, SSL* session, OpenConnections& connections);
   // The connection's task ended (cpp-httplib closed the socket): unregistered and forgotten.
-  void detach();
+  void release();
   // Whether the connection was shut down by the bound or the deadline (its request will never
   // be answered, whatever cpp-httplib then tries to write).
   bool was_cut() const { return cut && !closing; }

@@ -123,7 +123,7 @@ class WebhookServer::Impl {
             // The connection is closed; a request cut short never reached the logger.
             ConnectionState& c = this_connection();
             if (c.request.active) metrics_.in_flight_add(-1);
-            c.detach();
+            c.release();
           },
           [](const char* what) {
             logging::error("connection task failed", {{"reason", what}});
