@@ -6,7 +6,8 @@ The server is started and stopped CYCLES times (100; 30 under a sanitizer, whose
 several times slower), a third of the times in each of three states, because a process that
 returns from main() while threads of its own still run (or run their thread-exit destructors,
 OpenSSL's among them) can crash in the exit-time cleanup, and did, about once in 25 stops:
-  burst  after wrk opened 256 connections at once and closed them: 256 worker threads left idle
+  burst  after wrk opened 256 connections at once, kept them until the server ran a thread for
+         each, and closed them: 256 worker threads left idle
   load   while wrk keeps 64 connections busy
   idle   with nothing happening
 Each stop uses --shutdown-delay 0 (the delay is tested by serve_shutdown_test.py). wrk
@@ -103,8 +104,16 @@ def main():
         load = None
         try:
             if state == "burst":
-                w = wrk(srv.port, 256, 1, script, env)
-                out, _ = w.communicate(timeout=30 * SLOW)
+                # wrk opens its 256 connections at once and keeps them; it is stopped once the
+                # server runs a thread for each (a slow build needs longer to accept and shake
+                # hands with all of them: waiting for the threads, not for a fixed time, makes
+                # the burst the same on every machine), or after a bounded wait.
+                w = wrk(srv.port, 256, 60 * SLOW, script, env)
+                deadline = time.time() + 20 * SLOW
+                while time.time() < deadline and (threads(srv.proc.pid) or 0) < 256:
+                    time.sleep(0.05)
+                w.terminate()
+                w.communicate(timeout=30 * SLOW)
                 # The 256 connections are closed; their threads wait for work (reaped after 60 s).
                 most_threads = max(most_threads, threads(srv.proc.pid) or 0)
             elif state == "load":
