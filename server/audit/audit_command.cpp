@@ -21,6 +21,7 @@
 #include "net/https_client.h"
 #include "net/retry.h"
 #include "serve/logging.h"
+#include "serve/signals.h"
 #include "version.h"
 
 namespace dsw::commands {
@@ -226,15 +227,9 @@ int audit(const std::vector<std::string>& args) {
   if (!flags.positional().empty())
     throw cli::UsageError{"audit: unexpected argument \"" + flags.positional().front() + "\""};
 
-  // A peer that closes the connection while we write must not end the process.
-  ::signal(SIGPIPE, SIG_IGN);
   // SIGTERM and SIGINT are taken by one thread: they stop the scan (before its first write) or
   // the wait for the next one.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  const sigset_t sigs = server::signals::take_stop_signals();
 
   logging::init(level, format);
   std::string error;

@@ -25,6 +25,7 @@
 #include "serve/logging.h"
 #include "serve/memory.h"
 #include "serve/metrics.h"
+#include "serve/signals.h"
 #include "serve/tls.h"
 #include "version.h"
 
@@ -138,13 +139,7 @@ int serve(const std::vector<std::string>& args) {
   const int arenas = server::memory::cap_arenas();
 
   // Signals are taken by one thread with sigwait(); every other thread inherits the mask.
-  // SIGPIPE: a client that goes away while we write must not end the process.
-  ::signal(SIGPIPE, SIG_IGN);
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  const sigset_t sigs = server::signals::take_stop_signals();
 
   server::CertStore certs(tls);
   if (auto err = certs.load_initial()) {
