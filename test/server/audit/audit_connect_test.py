@@ -12,9 +12,7 @@ import http.client
 import http.server
 import os
 import shutil
-import signal
 import ssl
-import subprocess
 import threading
 
 import audit_support as s
@@ -100,34 +98,27 @@ class Kubeconfigs(s.AuditCase):
         self.srv.add_token("second", "rotated")
         s.allow_audit(self.srv, user="rotated")
         kc = self.write("kc", {"tokenFile": tf}, ca_file=self.ca)
-        proc = subprocess.Popen([s.BINARY, "audit", "--kubeconfig", kc, "--interval", "1s"],
-                                stderr=subprocess.PIPE, text=True)
-        lines, rotated = [], False
-        try:
-            for raw in proc.stderr:
-                lines.append(raw)
-                if '"msg":"scan' not in raw:
-                    continue
-                if not rotated:   # as the kubelet rotates a projected token
-                    with open(tf + ".new", "w") as f:
-                        f.write("second")
-                    os.replace(tf + ".new", tf)
-                    rotated = True
-                elif '"msg":"scan complete"' in raw and any(r.user == "rotated" for r in self.srv.requests()):
-                    # between two scans, as a rollout would stop it; on a slow machine the next
-                    # scan may have begun, and stops as documented (nothing written, or partly)
-                    proc.send_signal(signal.SIGTERM)
-                    break
-            _, rest = proc.communicate(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        run = s.Run([], proc.returncode, "", "".join(lines) + rest)
+        rotated = False
+
+        def stop_after(raw):
+            nonlocal rotated
+            if '"msg":"scan' not in raw:
+                return False
+            if not rotated:   # as the kubelet rotates a projected token
+                with open(tf + ".new", "w") as f:
+                    f.write("second")
+                os.replace(tf + ".new", tf)
+                rotated = True
+                return False
+            # between two scans, as a rollout would stop it; on a slow machine the next scan may
+            # have begun, and stops as documented (nothing written, or partly)
+            return '"msg":"scan complete"' in raw and any(r.user == "rotated" for r in self.srv.requests())
+
+        run = s.run_until_stopped(["audit", "--kubeconfig", kc, "--interval", "1s"], stop_after)
         scans = {l["msg"] for l in run.logs if l["msg"].startswith("scan")}
         self.assertEqual(scans - {"scan stopped; nothing written", "scan stopped; reports partly written"},
                          {"scan complete"}, run)
-        self.assertEqual(proc.returncode, 0, run)
+        self.assertEqual(run.returncode, 0, run)
         # Each scan reads the file once: the old token up to a scan, the new one from then on.
         users = [r.user for r in self.srv.requests()]
         switch = users.index("rotated")

@@ -300,22 +300,16 @@ class WriteFailures(s.AuditCase):
 class Loop(s.AuditCase):
     def test_without_once_it_scans_until_sigterm_and_exits_0(self):
         self.srv.add_objects(st.make_applications(4, 2))
-        proc = subprocess.Popen([s.BINARY, "audit", "--kubeconfig", self.kubeconfig,
-                                 "--interval", "1s"], stderr=subprocess.PIPE, text=True)
-        lines = []
-        try:
-            for raw in proc.stderr:
-                lines.append(raw)
-                if sum('"msg":"scan complete"' in l for l in lines) == 2:
-                    proc.send_signal(signal.SIGTERM)
-                    break
-            _, rest = proc.communicate(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        run = s.Run([], proc.returncode, "", "".join(lines) + rest)
-        self.assertEqual(proc.returncode, 0, run)
+        completed = 0
+
+        def stop_after(raw):   # the second scan complete
+            nonlocal completed
+            completed += '"msg":"scan complete"' in raw
+            return completed == 2
+
+        run = s.run_until_stopped(["audit", "--kubeconfig", self.kubeconfig, "--interval", "1s"],
+                                  stop_after)
+        self.assertEqual(run.returncode, 0, run)
         self.assertEqual(run.lines("stopped")[-1]["exit_status"], 0)
         self.assertEqual(len([w for w in self.srv.writes() if w.method == "POST"]), 2)
         self.assertGreaterEqual(len([w for w in self.srv.writes() if w.method == "PUT"]), 2)

@@ -8,6 +8,7 @@ remaining arguments go to unittest."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,26 @@ def run(args, env=None, timeout=120, stdin=None):
     p = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=timeout, env=e,
                        input=stdin)
     return Run(args, p.returncode, p.stdout, p.stderr)
+
+
+def run_until_stopped(args, stop_after):
+    """Runs the audit as a loop (no --once), hands each stderr line to `stop_after(line)`, and
+    sends SIGTERM as soon as it returns True; the Run once the process has exited (killed if it
+    does not within 20 s)."""
+    proc = subprocess.Popen([BINARY, *args], stderr=subprocess.PIPE, text=True)
+    lines, rest = [], ""
+    try:
+        for raw in proc.stderr:
+            lines.append(raw)
+            if stop_after(raw):
+                proc.send_signal(signal.SIGTERM)
+                break
+        _, rest = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return Run(args, proc.returncode, "", "".join(lines) + rest)
 
 
 def kubeconfig(path, server, user=None, ca_file=None, ca_data=None, cluster_extra=None,
